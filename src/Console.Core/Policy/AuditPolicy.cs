@@ -1,0 +1,78 @@
+namespace ComplianceConsole.Core.Auditing;
+
+public enum AuditValueMode
+{
+    /// <summary>Updates keep the old and new value of the changed columns only.</summary>
+    ChangedOnly,
+
+    /// <summary>Updates keep the whole old and new row.</summary>
+    FullRecord,
+}
+
+/// <summary>Leaves an entity's table out of the audit trail.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = true)]
+public sealed class AuditExcludeAttribute : Attribute;
+
+/// <summary>Leaves a property out: a change to it alone makes no entry, and its value is never stored.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class AuditIgnoreAttribute : Attribute;
+
+/// <summary>Records that the property changed but stores a placeholder instead of the value.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class AuditRedactAttribute : Attribute;
+
+public enum ColumnTreatment
+{
+    Capture,
+    Redact,
+    Ignore,
+}
+
+public static class AuditRedaction
+{
+    public const string Placeholder = "[redacted]";
+    public const string ChangedPlaceholder = "[redacted: changed]";
+}
+
+public sealed record ColumnCapture(string Name, ColumnTreatment Treatment, bool IsBinary, string Reason);
+
+/// <summary>How one table is captured: its key columns and what happens to each column.</summary>
+public sealed record TableCapturePlan(string Table, string? EntityName, IReadOnlyList<string> KeyColumns, IReadOnlyList<ColumnCapture> Columns);
+
+/// <summary>The policy in force: every audited table's plan, the tables left out, and the value mode.</summary>
+public sealed record AuditPolicySnapshot(
+    AuditValueMode Mode,
+    IReadOnlyList<TableCapturePlan> Tables,
+    IReadOnlyList<string> ExcludedTables)
+{
+    public TableCapturePlan? Find(string table) => Tables.FirstOrDefault(t => t.Table == table);
+}
+
+/// <summary>
+/// The configurable part of the policy (section "Audit" in appsettings). Entries name an entity or table,
+/// and for properties "Entity.Property" or "Table.Column". Attributes on the entity classes add to these.
+/// </summary>
+public sealed class AuditOptions
+{
+    public AuditValueMode Mode { get; set; } = AuditValueMode.ChangedOnly;
+    public List<string> ExcludedEntities { get; set; } = [];
+    public List<string> IgnoredProperties { get; set; } = [];
+    public List<string> RedactedProperties { get; set; } = [];
+
+    /// <summary>Every problem with the names given, as messages that say how to fix them.</summary>
+    public IEnumerable<string> Validate()
+    {
+        foreach (var (key, list) in new[] { ("Audit:IgnoredProperties", IgnoredProperties), ("Audit:RedactedProperties", RedactedProperties) })
+        {
+            foreach (var item in list.Where(i => i.Split('.').Length != 2 || i.Split('.').Any(string.IsNullOrWhiteSpace)))
+            {
+                yield return $"{key} has \"{item}\": write it as Entity.Property or Table.Column, for example Customer.TaxId.";
+            }
+        }
+
+        foreach (var item in ExcludedEntities.Where(string.IsNullOrWhiteSpace))
+        {
+            yield return $"Audit:ExcludedEntities has an empty name \"{item}\": remove it or name an entity such as UserPreference.";
+        }
+    }
+}

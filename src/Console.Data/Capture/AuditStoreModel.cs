@@ -1,0 +1,61 @@
+using ComplianceConsole.Core.Auditing;
+using Microsoft.EntityFrameworkCore;
+
+namespace ComplianceConsole.Data.Capture;
+
+public static class AuditStoreModel
+{
+    public const string EntriesTable = "AuditEntries";
+    public const string PendingTable = "AuditPending";
+
+    /// <summary>Tables of the audit store itself: never captured.</summary>
+    public static readonly IReadOnlySet<string> StoreTables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { EntriesTable, PendingTable };
+
+    /// <summary>Maps the audit store (entries and the pending capture table) into a model. Idempotent.</summary>
+    public static ModelBuilder AddAuditStore(this ModelBuilder builder)
+    {
+        builder.Entity<AuditEntry>(b =>
+        {
+            b.ToTable(EntriesTable);
+            b.HasKey(e => e.Seq);
+            b.Property(e => e.Seq).ValueGeneratedNever();
+            b.Property(e => e.Operation).HasMaxLength(16);
+            b.Property(e => e.EventName).HasMaxLength(100);
+            b.Property(e => e.TableName).HasMaxLength(128);
+            b.Property(e => e.RecordKey).HasMaxLength(400);
+            b.Property(e => e.ActorId).HasMaxLength(200);
+            b.Property(e => e.ActorName).HasMaxLength(256);
+            b.Property(e => e.ActorRoles).HasMaxLength(400);
+            b.Property(e => e.Origin).HasMaxLength(400);
+            b.Property(e => e.CorrelationId).HasMaxLength(64);
+            b.Property(e => e.TransactionId).HasMaxLength(64);
+            b.Property(e => e.IpAddress).HasMaxLength(64);
+            b.Property(e => e.UserAgent).HasMaxLength(512);
+            b.Property(e => e.Tenant).HasMaxLength(100);
+            b.Property(e => e.Target).HasMaxLength(400);
+            b.Property(e => e.PayloadHash).HasMaxLength(64).IsFixedLength();
+            b.Property(e => e.RowHash).HasMaxLength(64).IsFixedLength();
+            // The read side filters on these (ARCHITECTURE.md, "Read side").
+            b.HasIndex(e => e.OccurredAtUtc);
+            b.HasIndex(e => new { e.TableName, e.RecordKey });
+            b.HasIndex(e => new { e.ActorId, e.OccurredAtUtc });
+            b.HasIndex(e => new { e.Operation, e.OccurredAtUtc });
+            b.HasIndex(e => e.CorrelationId);
+        });
+
+        builder.Entity<AuditPendingRow>(b =>
+        {
+            b.ToTable(PendingTable);
+            b.HasKey(p => p.Id);
+            b.Property(p => p.Operation).HasMaxLength(16);
+            b.Property(p => p.TableName).HasMaxLength(128);
+            b.Property(p => p.EventName).HasMaxLength(100);
+            b.Property(p => p.RecordKey).HasMaxLength(400);
+            b.Property(p => p.Target).HasMaxLength(400);
+            b.Property(p => p.Tenant).HasMaxLength(100);
+            b.Property(p => p.ActorId).HasMaxLength(200);
+            b.Property(p => p.ActorName).HasMaxLength(256);
+        });
+        return builder;
+    }
+}

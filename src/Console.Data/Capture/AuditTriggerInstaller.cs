@@ -1,0 +1,126 @@
+using System.Data.Common;
+using System.Text.Json;
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data.Interceptors;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+
+namespace ComplianceConsole.Data.Capture;
+
+public sealed record AuditTriggerChanges(IReadOnlyList<string> Created, IReadOnlyList<string> Dropped)
+{
+    public bool Any => Created.Count > 0 || Dropped.Count > 0;
+}
+
+/// <summary>
+/// Keeps the database's capture triggers equal to the policy: creates missing ones, replaces changed ones,
+/// drops those of tables no longer audited, in one transaction. A change of triggers is itself an audited
+/// event (audit.capture_changed), so a policy change can't pass unnoticed.
+/// </summary>
+public static class AuditTriggerInstaller
+{
+    public const string CaptureChangedEvent = "audit.capture_changed";
+
+    public static async Task<AuditTriggerChanges> InstallAsync(DatabaseFacade database, AuditOptions options, CancellationToken cancellationToken = default)
+    {
+        if (!database.IsSqlite())
+        {
+            throw new NotSupportedException(
+                "Capture triggers are generated for SQLite only so far; on SQL Server the audit store and its append-only guards come from the migrations.");
+        }
+
+        var problems = options.Validate().ToList();
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("The audit policy in configuration is not valid: " + string.Join(" ", problems));
+        }
+
+        var context = database.GetService<ICurrentDbContext>().Context;
+        var policy = AuditPolicyResolver.Resolve(context.Model, options);
+        var desired = policy.Tables.SelectMany(SqliteAuditSql.CaptureTriggers).ToDictionary(p => p.Key, p => p.Value);
+
+        await database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = database.GetDbConnection();
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var existing = new Dictionary<string, string>();
+            await using (var list = Command(connection, transaction, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit\\_capture\\_%' ESCAPE '\\'"))
+            await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    existing[reader.GetString(0)] = reader.GetString(1);
+                }
+            }
+
+            var dropped = existing.Keys.Where(name => !desired.TryGetValue(name, out var sql) || sql != existing[name]).Order().ToList();
+            var created = desired.Keys.Where(name => !existing.TryGetValue(name, out var sql) || sql != desired[name]).Order().ToList();
+            var watermark = AuditSealer.ReadWatermark(connection, transaction);
+            foreach (var name in dropped)
+            {
+                await Execute(connection, transaction, $"DROP TRIGGER {SqliteAuditSql.Quote(name)}", cancellationToken);
+            }
+
+            foreach (var name in created)
+            {
+                await Execute(connection, transaction, desired[name], cancellationToken);
+            }
+
+            await Execute(connection, transaction, SqliteAuditSql.AppendOnlyGuards, cancellationToken);
+            var changes = new AuditTriggerChanges(created, dropped.Where(d => !created.Contains(d)).ToList());
+            if (changes.Any)
+            {
+                var metadata = JsonSerializer.Serialize(new SortedDictionary<string, string?>(StringComparer.Ordinal)
+                {
+                    ["created"] = string.Join(", ", changes.Created),
+                    ["dropped"] = string.Join(", ", changes.Dropped),
+                    ["excludedTables"] = string.Join(", ", policy.ExcludedTables),
+                    ["mode"] = policy.Mode.ToString(),
+                });
+                await using (var insert = Command(connection, transaction, """
+                    INSERT INTO "AuditPending" ("Operation", "EventName", "Target", "Metadata", "CapturedAtUtc")
+                    VALUES ('event', @name, 'audit-policy', @metadata, @now)
+                    """))
+                {
+                    AddParameter(insert, "@name", CaptureChangedEvent);
+                    AddParameter(insert, "@metadata", metadata);
+                    AddParameter(insert, "@now", DateTime.UtcNow);
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                new AuditSealer(options.Mode, TimeProvider.System).Seal(connection, transaction, watermark,
+                    AuditContext.ForJob("startup"), Guid.NewGuid().ToString("N"));
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return changes;
+        }
+        finally
+        {
+            await database.CloseConnectionAsync();
+        }
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static async Task Execute(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, sql);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
+    }
+}

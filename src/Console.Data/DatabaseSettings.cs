@@ -1,0 +1,62 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+
+namespace ComplianceConsole.Data;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    SqlServer,
+}
+
+/// <summary>The "Database" configuration section, checked once at start-up.</summary>
+public sealed record DatabaseSettings(DatabaseProvider Provider, string ConnectionString)
+{
+    public const string DefaultSqlite = "Data Source=App_Data/console.db";
+
+    /// <summary>Reads and checks the settings; a relative SQLite path is taken from <paramref name="contentRoot"/>.</summary>
+    public static DatabaseSettings From(IConfiguration configuration, string contentRoot)
+    {
+        var providerText = configuration["Database:Provider"] ?? nameof(DatabaseProvider.Sqlite);
+        if (!Enum.TryParse<DatabaseProvider>(providerText, ignoreCase: true, out var provider))
+        {
+            throw new InvalidOperationException(
+                $"Database:Provider is \"{providerText}\". Set it to Sqlite (the embedded default) or SqlServer.");
+        }
+
+        var connectionString = configuration["Database:ConnectionString"];
+        if (provider == DatabaseProvider.SqlServer)
+        {
+            if (string.IsNullOrWhiteSpace(connectionString))
+            {
+                throw new InvalidOperationException(
+                    "Database:Provider is SqlServer but Database:ConnectionString is empty. Set it, for example \"Server=.;Database=ComplianceConsole;Trusted_Connection=True;TrustServerCertificate=True\".");
+            }
+
+            return new DatabaseSettings(provider, connectionString);
+        }
+
+        SqliteConnectionStringBuilder builder;
+        try
+        {
+            builder = new SqliteConnectionStringBuilder(string.IsNullOrWhiteSpace(connectionString) ? DefaultSqlite : connectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidOperationException(
+                $"Database:ConnectionString is not a valid SQLite connection string ({ex.Message}). Use the form \"Data Source=App_Data/console.db\".", ex);
+        }
+
+        if (builder.DataSource is not (":memory:" or "") && !Path.IsPathRooted(builder.DataSource))
+        {
+            builder.DataSource = Path.GetFullPath(Path.Combine(contentRoot, builder.DataSource));
+        }
+
+        // Writers wait up to 30 s for the single SQLite write lock instead of failing at once.
+        builder.DefaultTimeout = builder.DefaultTimeout < 30 ? 30 : builder.DefaultTimeout;
+        return new DatabaseSettings(provider, builder.ToString());
+    }
+
+    public string? SqliteFilePath =>
+        Provider == DatabaseProvider.Sqlite ? new SqliteConnectionStringBuilder(ConnectionString).DataSource : null;
+}

@@ -1,0 +1,22 @@
+using ComplianceConsole.Core.Auditing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ComplianceConsole.Data;
+
+public static class DependencyInjection
+{
+    public static IServiceCollection AddConsoleData(this IServiceCollection services, IConfiguration configuration, string contentRoot)
+    {
+        services.AddSingleton(DatabaseSettings.From(configuration, contentRoot));
+        services.Configure<AuditOptions>(configuration.GetSection("Audit"));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddScoped<IAuditContextAccessor, AuditContextAccessor>();
+        services.AddScoped<IDbContextFactory<ConsoleDbContext>, ConsoleDbContextFactory>();
+        // Identity's stores take a context from DI; it is attributed like any other in the scope.
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<ConsoleDbContext>>().CreateDbContext());
+        return services;
+    }
+}

@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.Identity;
+
+namespace ComplianceConsole.Data.Domain;
+
+public class ConsoleUser : IdentityUser
+{
+    public string DisplayName { get; set; } = "";
+}
+
+public static class ConsoleRoles
+{
+    public const string Admin = "Admin";
+    public const string ComplianceOfficer = "ComplianceOfficer";
+    public const string Auditor = "Auditor";
+    public const string Operator = "Operator";
+
+    public static readonly IReadOnlyList<string> All = [Admin, ComplianceOfficer, Auditor, Operator];
+
+    /// <summary>Who may read the audit trail. Operators edit data but never see the trail.</summary>
+    public const string TrailReaders = Admin + "," + ComplianceOfficer + "," + Auditor;
+
+    /// <summary>Who may change managed data.</summary>
+    public const string DataEditors = Admin + "," + Operator;
+
+    /// <summary>Who may view managed data.</summary>
+    public const string DataViewers = Admin + "," + Operator + "," + ComplianceOfficer + "," + Auditor;
+}

@@ -1,0 +1,431 @@
+using System.Text.Json;
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data.Capture;
+using ComplianceConsole.Data.Domain;
+using Microsoft.EntityFrameworkCore;
+
+namespace ComplianceConsole.Data.Tests;
+
+public sealed class CaptureTests
+{
+    private static Customer NewCustomer(string name = "Ada Lovelace") => new()
+    {
+        Name = name,
+        Email = "ada@example.test",
+        Risk = RiskRating.Medium,
+        TaxId = "DE-SECRET-123",
+        CreatedAt = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.FromHours(1)),
+        Address = new Address { Street = "1 Main St", City = "Berlin", PostalCode = "10115", Country = "DE" },
+    };
+
+    private static JsonElement Json(string? text) => JsonDocument.Parse(text ?? "null").RootElement;
+
+    [Fact]
+    public async Task Insert_records_the_real_identity_key_actor_and_new_values()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            db.Customers.Add(NewCustomer());
+            db.Customers.Add(NewCustomer("Grace Hopper"));
+            await db.SaveChangesAsync();
+        }
+
+        var entries = await store.ChangesAsync("Customers");
+        Assert.Equal(2, entries.Count);
+        Assert.Equal(["{\"Id\":1}", "{\"Id\":2}"], entries.Select(e => e.RecordKey));
+        var first = entries[0];
+        Assert.Equal(AuditOperations.Insert, first.Operation);
+        Assert.Equal("u-alice", first.ActorId);
+        Assert.Equal("alice@example.test", first.ActorName);
+        Assert.Equal("Operator", first.ActorRoles);
+        Assert.Equal("page:/customers", first.Origin);
+        Assert.Equal("corr-alice", first.CorrelationId);
+        Assert.Equal("10.0.0.1", first.IpAddress);
+        Assert.Equal("Firefox", first.UserAgent);
+        Assert.False(first.OutOfBand);
+        Assert.Equal(entries[0].TransactionId, entries[1].TransactionId);
+        Assert.Null(first.OldValues);
+        var values = Json(first.NewValues);
+        Assert.Equal("Ada Lovelace", values.GetProperty("Name").GetString());
+        Assert.Equal("Medium", values.GetProperty("Risk").GetString());
+        Assert.Equal("Berlin", values.GetProperty("Address_City").GetString()); // complex type, same table
+    }
+
+    [Fact]
+    public async Task Update_records_old_and_new_values_of_changed_columns_only()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            db.Customers.Add(NewCustomer());
+            await db.SaveChangesAsync();
+        }
+
+        await using (var db = store.Audited())
+        {
+            var customer = await db.Customers.SingleAsync();
+            customer.Risk = RiskRating.High;
+            customer.Address.City = "Munich";
+            await db.SaveChangesAsync();
+        }
+
+        var update = (await store.ChangesAsync("Customers")).Single(e => e.Operation == AuditOperations.Update);
+        Assert.Equal(["Address_City", "Risk"], JsonSerializer.Deserialize<string[]>(update.ChangedColumns!)!.Order());
+        Assert.Equal("Medium", Json(update.OldValues).GetProperty("Risk").GetString());
+        Assert.Equal("High", Json(update.NewValues).GetProperty("Risk").GetString());
+        Assert.Equal("Berlin", Json(update.OldValues).GetProperty("Address_City").GetString());
+        Assert.False(Json(update.NewValues).TryGetProperty("Name", out _));
+    }
+
+    [Fact]
+    public async Task Full_record_mode_keeps_the_whole_row_on_update()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited(mode: AuditValueMode.FullRecord))
+        {
+            db.Customers.Add(NewCustomer());
+            await db.SaveChangesAsync();
+            var customer = await db.Customers.SingleAsync();
+            customer.Name = "Ada King";
+            await db.SaveChangesAsync();
+        }
+
+        var update = (await store.ChangesAsync("Customers")).Single(e => e.Operation == AuditOperations.Update);
+        Assert.Equal("Ada Lovelace", Json(update.OldValues).GetProperty("Name").GetString());
+        Assert.Equal("Berlin", Json(update.NewValues).GetProperty("Address_City").GetString());
+        Assert.Equal("[\"Name\"]", update.ChangedColumns);
+    }
+
+    [Fact]
+    public async Task Delete_records_the_values_that_were_stored()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            db.Customers.Add(NewCustomer());
+            await db.SaveChangesAsync();
+        }
+
+        await store.ExecuteRawAsync("UPDATE Customers SET Name = 'Changed behind EF' WHERE Id = 1");
+        await using (var db = store.Audited())
+        {
+            // The tracked entity still says "Ada Lovelace"; the entry must say what the database held.
+            var stale = new Customer { Id = 1 };
+            db.Customers.Attach(stale);
+            db.Customers.Remove(stale);
+            await db.SaveChangesAsync();
+        }
+
+        var delete = (await store.ChangesAsync("Customers")).Single(e => e.Operation == AuditOperations.Delete);
+        Assert.Equal("{\"Id\":1}", delete.RecordKey);
+        Assert.Equal("Changed behind EF", Json(delete.OldValues).GetProperty("Name").GetString());
+        Assert.Null(delete.NewValues);
+    }
+
+    [Fact]
+    public async Task Composite_guid_tph_and_many_to_many_rows_map_to_their_table_and_key()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        var accountId = Guid.Parse("6f1f7d52-8d3a-4e51-9d0e-1b2c3d4e5f60");
+        var documentId = Guid.Parse("00000000-0000-0000-0000-0000000000d1");
+        await using (var db = store.Audited())
+        {
+            var customer = NewCustomer();
+            customer.Tags.Add(new Tag { Name = "pep" });
+            db.Customers.Add(customer);
+            await db.SaveChangesAsync();
+            db.Accounts.Add(new Account { Id = accountId, CustomerId = customer.Id, Iban = "DE89370400440532013000", Balance = 1234.56m, Currency = new CurrencyCode("EUR"), OpenedAt = DateTimeOffset.UnixEpoch });
+            db.AccountSignatories.Add(new AccountSignatory { AccountId = accountId, CustomerId = customer.Id, Role = SignatoryRole.Owner, GrantedAt = DateTimeOffset.UnixEpoch });
+            db.Documents.Add(new KycDocument { Id = documentId, CustomerId = customer.Id, Title = "Passport", DocumentNumber = "X123", ContentHash = [0xAB, 0xCD], UploadedAt = DateTimeOffset.UnixEpoch });
+            db.Payments.Add(new Payment { AccountId = accountId, Amount = 99.95m, Reference = "INV-1", Beneficiary = "ACME", CreatedAt = DateTimeOffset.UnixEpoch });
+            await db.SaveChangesAsync();
+        }
+
+        var link = Assert.Single(await store.ChangesAsync("CustomerTags"));
+        Assert.Equal("{\"CustomersId\":1,\"TagsId\":1}", link.RecordKey);
+
+        var signatory = Assert.Single(await store.ChangesAsync("AccountSignatories"));
+        Assert.Equal(accountId.ToString().ToUpperInvariant(), Json(signatory.RecordKey).GetProperty("AccountId").GetString());
+        Assert.Equal(1, Json(signatory.RecordKey).GetProperty("CustomerId").GetInt32());
+
+        var account = Assert.Single(await store.ChangesAsync("Accounts"));
+        Assert.Equal("1234.56", Json(account.NewValues).GetProperty("Balance").GetString());
+        Assert.Equal("EUR", Json(account.NewValues).GetProperty("Currency").GetString());
+        Assert.Equal("Open", Json(account.NewValues).GetProperty("Status").GetString());
+        Assert.Equal(JsonValueKind.Null, Json(account.NewValues).GetProperty("ClosedAt").ValueKind);
+
+        var document = Assert.Single(await store.ChangesAsync("Documents"));
+        Assert.Equal("Kyc", Json(document.NewValues).GetProperty("Kind").GetString());
+        Assert.Equal("X123", Json(document.NewValues).GetProperty("DocumentNumber").GetString());
+        Assert.Equal("abcd", Json(document.NewValues).GetProperty("ContentHash").GetString());
+
+        var payment = Assert.Single(await store.ChangesAsync("Payments"));
+        Assert.Equal("{\"Id\":1}", payment.RecordKey);
+    }
+
+    [Fact]
+    public async Task Rolled_back_transaction_leaves_no_entry_and_no_data()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            db.Customers.Add(NewCustomer());
+            await db.SaveChangesAsync();
+            await db.Database.ExecuteSqlRawAsync("UPDATE Customers SET Name = 'x'");
+            await transaction.RollbackAsync();
+        }
+
+        Assert.Empty(await store.EntriesAsync());
+        await using var check = store.Unaudited();
+        Assert.Equal(0, await check.Customers.CountAsync());
+        Assert.Equal(0, await check.AuditPending.CountAsync());
+    }
+
+    [Fact]
+    public async Task Failed_save_leaves_no_entry()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            db.Tags.Add(new Tag { Name = "dup" });
+            await db.SaveChangesAsync();
+        }
+
+        await using (var db = store.Audited())
+        {
+            db.Customers.Add(NewCustomer());
+            db.Tags.Add(new Tag { Name = "dup" }); // unique index violation: the whole save fails
+            await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync());
+        }
+
+        var entries = await store.EntriesAsync();
+        Assert.Single(entries);
+        Assert.Equal("Tags", entries[0].TableName);
+        await using var check = store.Unaudited();
+        Assert.Equal(0, await check.Customers.CountAsync());
+    }
+
+    [Fact]
+    public async Task When_the_audit_entry_cannot_be_written_the_change_fails_with_a_clear_error()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await store.ExecuteRawAsync("CREATE TRIGGER test_break_store BEFORE INSERT ON AuditEntries BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+        await using (var db = store.Audited())
+        {
+            db.Customers.Add(NewCustomer());
+            var error = await Assert.ThrowsAsync<AuditCaptureException>(() => db.SaveChangesAsync());
+            Assert.Contains("not saved", error.Message);
+            Assert.Contains("disk says no", error.Message);
+        }
+
+        await using var check = store.Unaudited();
+        Assert.Equal(0, await check.Customers.CountAsync());
+        Assert.Equal(0, await check.AuditPending.CountAsync());
+    }
+
+    [Fact]
+    public async Task ExecuteDelete_writes_one_entry_per_row_with_before_values()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                db.Tags.Add(new Tag { Name = $"tag-{i}" });
+            }
+
+            await db.SaveChangesAsync();
+            var deleted = await db.Tags.Where(t => t.Id > 2).ExecuteDeleteAsync();
+            Assert.Equal(3, deleted);
+        }
+
+        var deletes = (await store.ChangesAsync("Tags")).Where(e => e.Operation == AuditOperations.Delete).ToList();
+        Assert.Equal(["tag-2", "tag-3", "tag-4"], deletes.Select(d => Json(d.OldValues).GetProperty("Name").GetString()));
+        Assert.All(deletes, d => Assert.Equal("u-alice", d.ActorId));
+        Assert.Single(deletes.Select(d => d.TransactionId).Distinct());
+    }
+
+    [Fact]
+    public async Task ExecuteUpdate_writes_before_and_after_for_each_row()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            db.Tags.AddRange(new Tag { Name = "a" }, new Tag { Name = "b" });
+            await db.SaveChangesAsync();
+            await db.Tags.ExecuteUpdateAsync(s => s.SetProperty(t => t.Name, t => t.Name + "-renamed"));
+        }
+
+        var updates = (await store.ChangesAsync("Tags")).Where(e => e.Operation == AuditOperations.Update).ToList();
+        Assert.Equal(2, updates.Count);
+        Assert.Equal("a", Json(updates[0].OldValues).GetProperty("Name").GetString());
+        Assert.Equal("a-renamed", Json(updates[0].NewValues).GetProperty("Name").GetString());
+    }
+
+    [Fact]
+    public async Task Raw_sql_from_outside_the_app_is_captured_as_out_of_band_with_the_actor_unknown()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await store.ExecuteRawAsync("INSERT INTO Tags (Name) VALUES ('from-sqlite3-shell')");
+        await using (var db = store.Audited())
+        {
+            // The app's next write seals the waiting out-of-band change first, then its own.
+            db.Tags.Add(new Tag { Name = "from-app" });
+            await db.SaveChangesAsync();
+        }
+
+        var entries = await store.ChangesAsync("Tags");
+        Assert.Equal(2, entries.Count);
+        Assert.True(entries[0].OutOfBand);
+        Assert.Equal("unknown", entries[0].ActorId);
+        Assert.Equal("out-of-band", entries[0].Origin);
+        Assert.Equal("from-sqlite3-shell", Json(entries[0].NewValues).GetProperty("Name").GetString());
+        Assert.False(entries[1].OutOfBand);
+        Assert.Equal("u-alice", entries[1].ActorId);
+    }
+
+    [Fact]
+    public async Task Out_of_band_changes_are_sealed_by_the_sealing_run_when_the_app_is_idle()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await store.ExecuteRawAsync("UPDATE Tags SET Name = 'none'; INSERT INTO Tags (Name) VALUES ('x'); DELETE FROM Tags WHERE Name = 'x';");
+        await using (var db = store.Unaudited())
+        {
+            Assert.Equal(2, await db.Database.SealOutOfBandAsync());
+            var report = await db.VerifyAuditChainAsync();
+            Assert.True(report.IsValid, report.Describe());
+        }
+
+        Assert.Equal([AuditOperations.Insert, AuditOperations.Delete], (await store.EntriesAsync()).Select(e => e.Operation));
+    }
+
+    [Fact]
+    public async Task Raw_sql_through_an_audited_context_is_attributed_to_the_actor()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            await db.Database.ExecuteSqlRawAsync("INSERT INTO Tags (Name) VALUES ('raw-in-app')");
+        }
+
+        var entry = Assert.Single(await store.EntriesAsync());
+        Assert.False(entry.OutOfBand);
+        Assert.Equal("u-alice", entry.ActorId);
+    }
+
+    [Fact]
+    public async Task Redacted_values_never_reach_the_store_but_their_changes_are_recorded()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            db.Customers.Add(NewCustomer());
+            await db.SaveChangesAsync();
+            var customer = await db.Customers.SingleAsync();
+            customer.TaxId = "DE-SECRET-456";
+            await db.SaveChangesAsync();
+            await db.Customers.ExecuteUpdateAsync(s => s.SetProperty(c => c.TaxId, "DE-SECRET-789"));
+        }
+
+        await store.ExecuteRawAsync("UPDATE Customers SET TaxId = 'DE-SECRET-000'");
+        await using (var db = store.Unaudited())
+        {
+            // Even a write from outside the app, waiting to be sealed, holds only the placeholder.
+            var pending = Assert.Single(await db.AuditPending.ToListAsync());
+            Assert.DoesNotContain("SECRET", pending.OldValues + pending.NewValues);
+            await db.Database.SealOutOfBandAsync();
+        }
+
+        var entries = await store.EntriesAsync();
+        Assert.Equal(4, entries.Count(e => e.TableName == "Customers"));
+        foreach (var entry in entries)
+        {
+            Assert.DoesNotContain("SECRET", JsonSerializer.Serialize(entry));
+        }
+
+        var update = entries.First(e => e.Operation == AuditOperations.Update);
+        Assert.Equal("[\"TaxId\"]", update.ChangedColumns);
+        Assert.Equal(AuditRedaction.Placeholder, Json(update.OldValues).GetProperty("TaxId").GetString());
+        Assert.Equal(AuditRedaction.ChangedPlaceholder, Json(update.NewValues).GetProperty("TaxId").GetString());
+    }
+
+    [Fact]
+    public async Task A_change_to_an_ignored_property_alone_makes_no_entry()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            db.Customers.Add(NewCustomer());
+            await db.SaveChangesAsync();
+            var customer = await db.Customers.SingleAsync();
+            customer.LastViewedAt = DateTimeOffset.UtcNow;
+            await db.SaveChangesAsync();
+        }
+
+        var entries = await store.ChangesAsync("Customers");
+        Assert.Single(entries);
+        Assert.False(Json(entries[0].NewValues).TryGetProperty("LastViewedAt", out _));
+    }
+
+    [Fact]
+    public async Task Excluded_entities_are_not_audited()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            db.UserPreferences.Add(new UserPreference { UserId = "u1", Theme = "dark" });
+            await db.SaveChangesAsync();
+        }
+
+        Assert.Empty(await store.EntriesAsync());
+    }
+
+    [Fact]
+    public async Task Configuration_can_redact_ignore_and_exclude_by_name()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync(new AuditOptions
+        {
+            RedactedProperties = ["Payment.Beneficiary"],
+            IgnoredProperties = ["Tags.Name"],
+            ExcludedEntities = ["AccountSignatory"],
+        });
+        await using (var db = store.Audited())
+        {
+            var policy = AuditPolicyResolver.Resolve(db.Model, new AuditOptions { RedactedProperties = ["Payment.Beneficiary"], IgnoredProperties = ["Tags.Name"], ExcludedEntities = ["AccountSignatory"] });
+            Assert.Contains("AccountSignatories", policy.ExcludedTables);
+            Assert.Equal(ColumnTreatment.Redact, policy.Find("Payments")!.Columns.Single(c => c.Name == "Beneficiary").Treatment);
+            Assert.Equal(ColumnTreatment.Redact, policy.Find("AspNetUsers")!.Columns.Single(c => c.Name == "PasswordHash").Treatment);
+
+            db.Tags.Add(new Tag { Name = "t" });
+            await db.SaveChangesAsync();
+            await db.Tags.ExecuteUpdateAsync(s => s.SetProperty(t => t.Name, "u")); // ignored column only: no entry
+        }
+
+        var entries = (await store.EntriesAsync()).Where(e => e.Operation != AuditOperations.Event).ToList();
+        var insert = Assert.Single(entries);
+        Assert.Equal("{\"Id\":1}", insert.NewValues);
+    }
+
+    [Fact]
+    public async Task Events_are_appended_to_the_same_chain()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            await db.Database.RecordAuditEventAsync(new AuditEventRequest("report.exported", "Customers", new Dictionary<string, string?> { ["rows"] = "12", ["format"] = "csv" }, "acme"));
+            await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.LoginFailed, "mallory@example.test", Actor: new AuditActor("anonymous", "mallory@example.test", [])));
+            await Assert.ThrowsAsync<ArgumentException>(() => db.Database.RecordAuditEventAsync(new AuditEventRequest("Not An Event")));
+        }
+
+        var entries = await store.EntriesAsync();
+        Assert.Equal(2, entries.Count);
+        Assert.Equal("report.exported", entries[0].EventName);
+        Assert.Equal("{\"format\":\"csv\",\"rows\":\"12\"}", entries[0].Metadata);
+        Assert.Equal("acme", entries[0].Tenant);
+        Assert.Equal("u-alice", entries[0].ActorId);
+        Assert.Equal("mallory@example.test", entries[1].ActorName);
+        Assert.Null(entries[1].ActorRoles);
+    }
+}
