@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data;
+using ComplianceConsole.Data.Capture;
+using ComplianceConsole.Data.Domain;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+
+// Compliance Console benchmarks. Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture [--rounds N]
+// Audited and unaudited runs alternate round by round in one process, on two SQLite files on the same disk,
+// so the ratios compare like with like on a noisy machine; each figure is the median over the rounds.
+if (args.Length == 0 || args[0] is not ("capture" or "profile"))
+{
+    Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture [--rounds N]");
+    return 2;
+}
+
+if (args[0] == "profile")
+{
+    await CaptureBenchmark.ProfileBulkAsync();
+    return 0;
+}
+
+var rounds = args.Length > 2 && args[1] == "--rounds" ? int.Parse(args[2]) : 9;
+await CaptureBenchmark.RunAsync(rounds);
+return 0;
+
+internal static class CaptureBenchmark
+{
+    private const int SingleUpdates = 200;
+    private const int Batches = 10;
+    private const int BatchSize = 100;
+    private const int BulkRows = 10_000;
+
+    public static async Task RunAsync(int rounds)
+    {
+        var dir = Directory.CreateTempSubdirectory("cc-bench-");
+        try
+        {
+            var audited = await PrepareAsync(Path.Combine(dir.FullName, "audited.db"), capture: true);
+            var plain = await PrepareAsync(Path.Combine(dir.FullName, "plain.db"), capture: false);
+            var accessor = new AuditContextAccessor(new AuditContext(new AuditActor("bench", "bench@example.test", ["Operator"]), "bench", "bench"));
+            Func<ConsoleDbContext> auditedContext = () => ConsoleDbContextFactory.Create(audited, b => b.UseAuditTrail(accessor));
+            Func<ConsoleDbContext> plainContext = () => ConsoleDbContextFactory.Create(plain);
+
+            var workloads = new (string Name, string Unit, Func<Func<ConsoleDbContext>, int, Task<double>> Run)[]
+            {
+                ("single-update", "per SaveChanges", SingleUpdateAsync),
+                ("batch-insert", "per SaveChanges of 100", BatchInsertAsync),
+                ("bulk-update", "per ExecuteUpdate of 10,000 rows", BulkUpdateAsync),
+            };
+
+            Console.WriteLine($"SQLite file, WAL, synchronous=FULL (the console's setting); {rounds} alternating rounds; median ms per operation.");
+            Console.WriteLine();
+            Console.WriteLine($"{"workload",-14} {"unit",-34} {"unaudited",10} {"audited",10} {"ratio",7}");
+            var ratios = new List<string>();
+            foreach (var (name, unit, run) in workloads)
+            {
+                await run(plainContext, 0); // warm-up: JIT, EF model, page cache
+                await run(auditedContext, 0);
+                var plainTimes = new List<double>();
+                var auditedTimes = new List<double>();
+                for (var round = 1; round <= rounds; round++)
+                {
+                    plainTimes.Add(await run(plainContext, round));
+                    auditedTimes.Add(await run(auditedContext, round));
+                }
+
+                var (p, a) = (Median(plainTimes), Median(auditedTimes));
+                Console.WriteLine($"{name,-14} {unit,-34} {p,10:F3} {a,10:F3} {a / p,6:F2}x");
+                ratios.Add($"{name} {a / p:F2}x");
+            }
+
+            await using (var check = ConsoleDbContextFactory.Create(audited))
+            {
+                var report = await check.VerifyAuditChainAsync();
+                Console.WriteLine();
+                Console.WriteLine($"audited store after the run: {report.Describe()}");
+            }
+
+            Console.WriteLine($"capture overhead: {string.Join(", ", ratios)}");
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Splits the audited bulk update into its parts: the statement with its triggers, then the sealing.</summary>
+    public static async Task ProfileBulkAsync()
+    {
+        var dir = Directory.CreateTempSubdirectory("cc-bench-");
+        var audited = await PrepareAsync(Path.Combine(dir.FullName, "audited.db"), capture: true);
+        for (var round = 0; round < 4; round++)
+        {
+            await using var db = ConsoleDbContextFactory.Create(audited);
+            var watch = Stopwatch.StartNew();
+            await db.Payments.ExecuteUpdateAsync(s => s.SetProperty(p => p.Reference, p => "bulk " + round + " " + p.Id));
+            var statement = watch.Elapsed.TotalMilliseconds;
+            watch.Restart();
+            await db.Database.SealOutOfBandAsync();
+            Console.WriteLine($"statement with triggers {statement:F1} ms, sealing {watch.Elapsed.TotalMilliseconds:F1} ms");
+        }
+
+        SqliteConnection.ClearAllPools();
+        dir.Delete(recursive: true);
+    }
+
+    private static async Task<DatabaseSettings> PrepareAsync(string file, bool capture)
+    {
+        var settings = new DatabaseSettings(DatabaseProvider.Sqlite, $"Data Source={file};Default Timeout=60");
+        await DatabaseInitializer.InitializeAsync(settings, new AuditOptions());
+        await using var db = ConsoleDbContextFactory.Create(settings);
+        if (!capture)
+        {
+            var triggers = await db.Database.SqlQueryRaw<string>("SELECT name AS Value FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_capture_%'").ToListAsync();
+            foreach (var trigger in triggers)
+            {
+                var drop = "DROP TRIGGER " + SqliteAuditSql.Quote(trigger); // a name read from sqlite_master, quoted
+                await db.Database.ExecuteSqlRawAsync(drop);
+            }
+        }
+
+        // The rows the single and bulk updates work on, inserted without the audit trail in both files.
+        var customer = new Customer { Name = "Bench", Email = "b@example.test", CreatedAt = DateTimeOffset.UnixEpoch };
+        db.Customers.Add(customer);
+        await db.SaveChangesAsync();
+        var account = new Account { Id = Guid.NewGuid(), CustomerId = customer.Id, Iban = "BENCH", OpenedAt = DateTimeOffset.UnixEpoch };
+        db.Accounts.Add(account);
+        await db.SaveChangesAsync();
+        await using var tx = await db.Database.BeginTransactionAsync();
+        for (var i = 0; i < BulkRows; i++)
+        {
+            db.Payments.Add(new Payment { AccountId = account.Id, Amount = i, Reference = $"R{i}", Beneficiary = "ACME", CreatedAt = DateTimeOffset.UnixEpoch });
+        }
+
+        await db.SaveChangesAsync();
+        await tx.CommitAsync();
+        if (capture)
+        {
+            await db.Database.SealOutOfBandAsync(); // the setup rows above
+        }
+
+        return settings;
+    }
+
+    private static async Task<double> SingleUpdateAsync(Func<ConsoleDbContext> create, int round)
+    {
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < SingleUpdates; i++)
+        {
+            await using var db = create();
+            var payment = new Payment { Id = 1 + i };
+            db.Payments.Attach(payment);
+            payment.Reference = $"round {round} #{i}";
+            await db.SaveChangesAsync();
+        }
+
+        return watch.Elapsed.TotalMilliseconds / SingleUpdates;
+    }
+
+    private static async Task<double> BatchInsertAsync(Func<ConsoleDbContext> create, int round)
+    {
+        var watch = Stopwatch.StartNew();
+        for (var b = 0; b < Batches; b++)
+        {
+            await using var db = create();
+            for (var i = 0; i < BatchSize; i++)
+            {
+                db.Tags.Add(new Tag { Name = $"r{round}-b{b}-{i}" });
+            }
+
+            await db.SaveChangesAsync();
+        }
+
+        return watch.Elapsed.TotalMilliseconds / Batches;
+    }
+
+    private static async Task<double> BulkUpdateAsync(Func<ConsoleDbContext> create, int round)
+    {
+        await using var db = create();
+        var watch = Stopwatch.StartNew();
+        var rows = await db.Payments.ExecuteUpdateAsync(s => s.SetProperty(p => p.Reference, p => "bulk " + round + " " + p.Id));
+        var elapsed = watch.Elapsed.TotalMilliseconds;
+        if (rows != BulkRows)
+        {
+            throw new InvalidOperationException($"The bulk update touched {rows} rows, not {BulkRows}.");
+        }
+
+        return elapsed;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
