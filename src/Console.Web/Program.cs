@@ -1,0 +1,43 @@
+using ComplianceConsole.Data;
+using ComplianceConsole.Web.Auditing;
+using ComplianceConsole.Web.Cli;
+using ComplianceConsole.Web.Components;
+using ComplianceConsole.Web.Seeding;
+using ComplianceConsole.Web.Setup;
+using Microsoft.Extensions.FileProviders;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddConsoleData(builder.Configuration, builder.Environment.ContentRootPath);
+builder.Services.AddConsoleWeb(builder.Configuration);
+builder.Services.AddSingleton<DemoSeeder>();
+
+var app = builder.Build();
+if (ConsoleCommands.IsCommand(args))
+{
+    return await ConsoleCommands.RunAsync(app, args);
+}
+
+await app.Services.GetRequiredService<DemoSeeder>().EnsureDatabaseAsync();
+
+if (!app.Environment.IsDevelopment())
+{
+    app.UseExceptionHandler("/error", createScopeForErrors: true);
+    app.UseHsts();
+}
+
+app.UseStaticFiles(new StaticFileOptions
+{
+    FileProvider = new PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "wwwroot-assets")),
+    RequestPath = "/assets",
+});
+app.UseAuthentication();
+app.UseMiddleware<AuditContextMiddleware>();
+app.UseAuthorization();
+app.UseAntiforgery();
+
+app.MapStaticAssets().AllowAnonymous();
+app.MapAccountEndpoints();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+
+await app.RunAsync();
+return 0;

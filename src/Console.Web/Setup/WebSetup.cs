@@ -1,0 +1,60 @@
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data;
+using ComplianceConsole.Data.Domain;
+using ComplianceConsole.Web.Auditing;
+using ComplianceConsole.Web.Seeding;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components.Server.Circuits;
+using Microsoft.AspNetCore.Identity;
+using MudBlazor.Services;
+
+namespace ComplianceConsole.Web.Setup;
+
+public static class WebSetup
+{
+    /// <summary>The web host's services: Blazor and MudBlazor, Identity with roles, and per-scope audit attribution.</summary>
+    public static IServiceCollection AddConsoleWeb(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddMudServices();
+        services.AddHttpContextAccessor();
+
+        // One audit context per scope: per request, and per circuit in Blazor Server.
+        services.AddScoped<WebAuditContextAccessor>();
+        services.AddScoped<IAuditContextAccessor>(sp => sp.GetRequiredService<WebAuditContextAccessor>());
+        services.AddScoped<CircuitHandler, AuditCircuitHandler>();
+        services.AddScoped<AuditedOperations>();
+
+        services.AddConsoleAuthentication();
+        services.Configure<SeedOptions>(configuration.GetSection("Seed"));
+        services.Configure<SealingOptions>(configuration.GetSection("Audit"));
+        services.AddHostedService<OutOfBandSealingService>();
+        return services;
+    }
+
+    private static void AddConsoleAuthentication(this IServiceCollection services)
+    {
+        services.AddIdentity<ConsoleUser, IdentityRole>(o =>
+            {
+                o.Password.RequiredLength = 12;
+                o.User.RequireUniqueEmail = true;
+                o.Lockout.MaxFailedAccessAttempts = 5;
+                o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
+            })
+            .AddEntityFrameworkStores<ConsoleDbContext>()
+            .AddDefaultTokenProviders();
+        services.ConfigureApplicationCookie(o =>
+        {
+            o.LoginPath = "/account/login";
+            o.AccessDeniedPath = "/access-denied";
+            o.Cookie.Name = "ComplianceConsole";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.SlidingExpiration = true;
+            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+        });
+        // Every page and endpoint needs a signed-in user unless it says otherwise; pages add their roles.
+        services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        services.AddCascadingAuthenticationState();
+    }
+}
