@@ -1,0 +1,74 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace ComplianceConsole.E2E.Tests;
+
+[Collection(ConsoleCollection.Name)]
+public sealed class ConsoleJourneyTests(ConsoleServer server)
+{
+    [Fact]
+    public async Task An_admin_edits_a_customer_and_sees_the_change_on_the_audit_log()
+    {
+        var page = await server.SignInAsync("admin@console.local", "/customers/1");
+        await ConsoleServer.WaitForCircuitAsync(page);
+        var name = page.Locator("[data-testid=name] input, input[data-testid=name]");
+        await name.FillAsync("Ada Renamed In Chromium");
+        await page.ClickAsync("[data-testid=save]");
+        await page.WaitForURLAsync(u => u.EndsWith("/customers"));
+
+        await page.GotoAsync(server.BaseUrl + "/audit");
+        await ConsoleServer.WaitForCircuitAsync(page);
+        var firstRow = page.Locator("[data-testid=audit-grid] tbody tr").First;
+        await Assertions.Expect(firstRow).ToContainTextAsync("update");
+        await Assertions.Expect(firstRow).ToContainTextAsync("Customers");
+        await Assertions.Expect(firstRow).ToContainTextAsync("{\"Id\":1}");
+        await Assertions.Expect(firstRow).ToContainTextAsync("admin@console.local");
+        await firstRow.Locator("button").First.ClickAsync(); // expand: before and after
+        await Assertions.Expect(page.Locator("[data-testid=audit-grid]")).ToContainTextAsync("Ada Renamed In Chromium");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "audit-log-after-edit.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task An_operator_cannot_open_the_audit_log()
+    {
+        var page = await server.SignInAsync("oscar.operator@console.local", "/customers");
+        await ConsoleServer.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.Locator(".mud-drawer")).ToContainTextAsync("Customers");
+        await Assertions.Expect(page.Locator(".mud-drawer")).Not.ToContainTextAsync("Audit log");
+        await page.GotoAsync(server.BaseUrl + "/audit");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/access-denied"));
+        await Assertions.Expect(page.Locator("[data-testid=access-denied]")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_refused_with_a_message_that_says_what_to_do()
+    {
+        var context = await server.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(server.BaseUrl + "/audit");
+        await page.FillAsync("#email", "aurora.auditor@console.local");
+        await page.FillAsync("#password", "not-the-password");
+        await page.ClickAsync("button[type=submit]");
+        await Assertions.Expect(page.Locator("[role=alert]")).ToContainTextAsync("not right");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/account/login"));
+    }
+
+    [Theory]
+    [InlineData("/", "Welcome", "home")]
+    [InlineData("/customers", "Customers", "customers")]
+    [InlineData("/customers/new", "New customer", "customer-new")]
+    [InlineData("/payments", "Payments", "payments")]
+    [InlineData("/payments/1", "Payment #1", "payment-edit")]
+    [InlineData("/audit", "Audit log", "audit-log")]
+    [InlineData("/audit/policy", "Capture policy in force", "capture-policy")]
+    [InlineData("/admin/users", "Users and roles", "users")]
+    public async Task Every_page_renders_for_an_admin_without_errors(string path, string heading, string shot)
+    {
+        var page = await server.SignInAsync("admin@console.local", path);
+        await ConsoleServer.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.Locator("h4, h1").First).ToContainTextAsync(heading);
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await Assertions.Expect(page.Locator("[data-testid=blazor-error]")).ToBeHiddenAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, shot + ".png") });
+    }
+}

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace ComplianceConsole.E2E.Tests;
+
+/// <summary>
+/// The real console, built as for `dotnet run`, started as its own process on a free loopback port with a
+/// fresh SQLite file and a short demo history; plus Debian's Chromium driven by Playwright.
+/// </summary>
+public sealed partial class ConsoleServer : IAsyncLifetime
+{
+    public const string Password = "E2e-Passw0rd!long";
+    private readonly string _database = Path.Combine(Path.GetTempPath(), $"cc-e2e-{Guid.NewGuid():N}.db");
+    private Process? _process;
+    private IPlaywright? _playwright;
+
+    public string BaseUrl { get; private set; } = "";
+    public IBrowser Browser { get; private set; } = null!;
+
+    public static string ScreenshotDirectory
+    {
+        get
+        {
+            var dir = Environment.GetEnvironmentVariable("CC_SCREENSHOTS")
+                ?? Path.Combine(RepoRoot(), "artifacts", "screenshots");
+            Directory.CreateDirectory(dir);
+            return dir;
+        }
+    }
+
+    public async Task InitializeAsync()
+    {
+        var webDir = Path.Combine(RepoRoot(), "src", "Console.Web");
+        var dll = Path.Combine(AppContext.BaseDirectory.Replace(Path.Combine("tests", "Console.E2E.Tests"), Path.Combine("src", "Console.Web")), "ComplianceConsole.Web.dll");
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException($"The console was not built at {dll}; build the solution first.");
+        }
+
+        var start = new ProcessStartInfo("dotnet", ["exec", dll])
+        {
+            WorkingDirectory = webDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        start.Environment["ASPNETCORE_CONTENTROOT"] = webDir;
+        start.Environment["Database__ConnectionString"] = $"Data Source={_database}";
+        start.Environment["Seed__DemoPassword"] = Password;
+        start.Environment["Seed__Days"] = "7";
+        _process = Process.Start(start)!;
+
+        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new System.Text.StringBuilder();
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+
+            if (ListeningLine().Match(e.Data) is { Success: true } m)
+            {
+                listening.TrySetResult(m.Groups[1].Value);
+            }
+        };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+        };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var done = await Task.WhenAny(listening.Task, _process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(120)));
+        if (done != listening.Task)
+        {
+            throw new InvalidOperationException("The console did not start:\n" + output);
+        }
+
+        BaseUrl = listening.Task.Result;
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+    }
+
+    /// <summary>A fresh browser context signed in as <paramref name="email"/>, on <paramref name="path"/> once the circuit is live.</summary>
+    public async Task<IPage> SignInAsync(string email, string path)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 900 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(BaseUrl + path);
+        await page.FillAsync("#email", email);
+        await page.FillAsync("#password", Password);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(u => !u.Contains("/account/login"));
+        return page;
+    }
+
+    public static Task WaitForCircuitAsync(IPage page) =>
+        page.Locator("[data-testid=circuit-interactive]").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(_database + suffix);
+        }
+    }
+
+    public static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Console.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Console.sln not found above the test folder.");
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningLine();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ConsoleCollection : ICollectionFixture<ConsoleServer>
+{
+    public const string Name = "console";
+}

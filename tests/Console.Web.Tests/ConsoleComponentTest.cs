@@ -1,0 +1,62 @@
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Rendering;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using MudBlazor;
+using MudBlazor.Services;
+
+namespace ComplianceConsole.Web.Tests;
+
+/// <summary>
+/// bUnit with MudBlazor (loose JS interop, popover provider), a signed-in user with a role, and a real migrated
+/// SQLite file behind the same context factory the console uses. Disposed asynchronously, as MudBlazor needs.
+/// </summary>
+public abstract class ConsoleComponentTest : BunitContext, IAsyncLifetime
+{
+    private readonly string _file = Path.Combine(Path.GetTempPath(), $"cc-bunit-{Guid.NewGuid():N}.db");
+
+    protected ConsoleComponentTest(string userName = "olivia@example.test", string role = "ComplianceOfficer")
+    {
+        Settings = new DatabaseSettings(DatabaseProvider.Sqlite, $"Data Source={_file}");
+        Actor = new AuditContextAccessor(new AuditContext(new AuditActor("u-" + userName, userName, [role]), "page:/test", "corr-test"));
+        JSInterop.Mode = JSRuntimeMode.Loose;
+        Services.AddMudServices();
+        Services.AddSingleton(Settings);
+        Services.AddSingleton<IAuditContextAccessor>(Actor);
+        Services.AddSingleton(Options.Create(new AuditOptions()));
+        Services.AddSingleton(TimeProvider.System);
+        Services.AddScoped<IDbContextFactory<ConsoleDbContext>, ConsoleDbContextFactory>();
+        var auth = AddAuthorization();
+        auth.SetAuthorized(userName);
+        auth.SetRoles(role);
+        SetRendererInfo(new RendererInfo("Server", isInteractive: true));
+    }
+
+    protected DatabaseSettings Settings { get; }
+    protected AuditContextAccessor Actor { get; }
+
+    protected ConsoleDbContext Db() => ConsoleDbContextFactory.Create(Settings);
+
+    /// <summary>Renders the page beside the MudBlazor popover provider its selects and menus need.</summary>
+    protected IRenderedComponent<TPage> RenderPage<TPage>(Action<ComponentParameterCollectionBuilder<TPage>>? parameters = null) where TPage : IComponent
+    {
+        Render<MudPopoverProvider>();
+        return parameters is null ? Render<TPage>() : Render<TPage>(parameters);
+    }
+
+    public virtual Task InitializeAsync() => DatabaseInitializer.InitializeAsync(Settings, new AuditOptions());
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            File.Delete(_file + suffix);
+        }
+    }
+}
