@@ -62,7 +62,7 @@ public abstract class ConsoleDbContext(DbContextOptions options) : IdentityDbCon
 
 /// <summary>
 /// SQLite, the embedded default.
-/// New migration: <c>dotnet ef migrations add NAME --project src/Console.Data --context SqliteConsoleDbContext --output-dir Migrations/Sqlite</c>
+/// New migration: <c>dotnet ef migrations add NAME --project src/Console.Data --context SqliteConsoleDbContext --output-dir Migrations/Sqlite</c> (no --namespace: it would move the model snapshot)
 /// </summary>
 public sealed class SqliteConsoleDbContext(DbContextOptions<SqliteConsoleDbContext> options) : ConsoleDbContext(options);
 

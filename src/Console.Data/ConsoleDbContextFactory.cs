@@ -1,7 +1,6 @@
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data.Capture;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace ComplianceConsole.Data;
 
@@ -9,10 +8,10 @@ namespace ComplianceConsole.Data;
 /// One context per operation, each attributed to the scope this factory lives in. Registered scoped: a Blazor
 /// circuit, an HTTP request and a job each get their own, and so their own actor.
 /// </summary>
-public sealed class ConsoleDbContextFactory(DatabaseSettings settings, IAuditContextAccessor accessor, IOptions<AuditOptions> audit, TimeProvider time)
+public sealed class ConsoleDbContextFactory(DatabaseSettings settings, IAuditContextAccessor accessor, TimeProvider time)
     : IDbContextFactory<ConsoleDbContext>
 {
-    public ConsoleDbContext CreateDbContext() => Create(settings, b => b.UseAuditTrail(accessor, audit.Value.Mode, time));
+    public ConsoleDbContext CreateDbContext() => Create(settings, b => b.UseAuditTrail(accessor, time));
 
     /// <summary>Builds a context for the configured provider; <paramref name="configure"/> adds options such as the audit trail.</summary>
     public static ConsoleDbContext Create(DatabaseSettings settings, Action<DbContextOptionsBuilder>? configure = null)

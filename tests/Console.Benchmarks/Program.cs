@@ -21,14 +21,14 @@ if (args[0] == "profile")
     return 0;
 }
 
-var rounds = args.Length > 2 && args[1] == "--rounds" ? int.Parse(args[2]) : 9;
+var rounds = args.Length > 2 && args[1] == "--rounds" ? int.Parse(args[2]) : 11;
 await CaptureBenchmark.RunAsync(rounds);
 return 0;
 
 internal static class CaptureBenchmark
 {
-    private const int SingleUpdates = 200;
-    private const int Batches = 10;
+    private const int SingleUpdates = 400;
+    private const int Batches = 20;
     private const int BatchSize = 100;
     private const int BulkRows = 10_000;
 

@@ -4,44 +4,32 @@ namespace ComplianceConsole.Core.Tests;
 
 public sealed class ChangeSetTests
 {
-    private const string Old = """{"Id":1,"Name":"Ada","Balance":"10.00","Note":null}""";
-    private const string New = """{"Id":1,"Name":"Ada","Balance":"12.50","Note":"vip"}""";
+    private static AuditEntry Entry(string operation, string? old, string? @new, string? changed = null) => new()
+    {
+        Operation = operation, Origin = "test", OldValues = old, NewValues = @new, ChangedColumns = changed,
+    };
 
     [Fact]
-    public void Changed_only_keeps_the_changed_columns_in_both_images()
+    public void An_update_lists_each_column_with_its_before_and_after()
     {
-        var set = ChangeSet.From(AuditOperations.Update, Old, New, AuditValueMode.ChangedOnly)!;
-        Assert.Equal("""{"Balance":"10.00","Note":null}""", set.OldValues);
-        Assert.Equal("""{"Balance":"12.50","Note":"vip"}""", set.NewValues);
-        Assert.Equal("""["Balance","Note"]""", set.ChangedColumns);
+        var columns = ChangeSet.Of(Entry(AuditOperations.Update, """{"Balance":"10.00","Note":null}""", """{"Balance":"12.50","Note":"vip"}""", """["Balance","Note"]"""));
+        Assert.Equal([new ColumnChange("Balance", "10.00", "12.50", true), new ColumnChange("Note", "null", "vip", true)], columns);
     }
 
     [Fact]
-    public void Full_record_keeps_both_rows_as_captured()
+    public void Full_record_updates_mark_the_unchanged_columns()
     {
-        var set = ChangeSet.From(AuditOperations.Update, Old, New, AuditValueMode.FullRecord)!;
-        Assert.Equal(Old, set.OldValues);
-        Assert.Equal(New, set.NewValues);
+        var columns = ChangeSet.Of(Entry(AuditOperations.Update, """{"Id":1,"Name":"Ada"}""", """{"Id":1,"Name":"Ada K"}""", """["Name"]"""));
+        Assert.False(columns.Single(c => c.Column == "Id").Changed);
+        Assert.True(columns.Single(c => c.Column == "Name").Changed);
     }
 
     [Fact]
-    public void An_update_that_changes_nothing_is_no_change()
+    public void Inserts_and_deletes_show_one_side_and_events_none()
     {
-        Assert.Null(ChangeSet.From(AuditOperations.Update, Old, Old, AuditValueMode.ChangedOnly));
-    }
-
-    [Fact]
-    public void Numbers_that_differ_only_in_type_count_as_a_change()
-    {
-        var set = ChangeSet.From(AuditOperations.Update, """{"A":1}""", """{"A":"1"}""", AuditValueMode.ChangedOnly);
-        Assert.NotNull(set);
-    }
-
-    [Fact]
-    public void Inserts_and_deletes_keep_their_one_image()
-    {
-        Assert.Equal(new ChangeSet(null, New, null), ChangeSet.From(AuditOperations.Insert, null, New, AuditValueMode.ChangedOnly));
-        Assert.Equal(new ChangeSet(Old, null, null), ChangeSet.From(AuditOperations.Delete, Old, null, AuditValueMode.ChangedOnly));
+        Assert.Equal([new ColumnChange("Name", null, "Ada", true)], ChangeSet.Of(Entry(AuditOperations.Insert, null, """{"Name":"Ada"}""")));
+        Assert.Equal([new ColumnChange("Amount", "1.5", null, true)], ChangeSet.Of(Entry(AuditOperations.Delete, """{"Amount":1.5}""", null)));
+        Assert.Empty(ChangeSet.Of(Entry(AuditOperations.Event, null, null)));
     }
 
     [Fact]

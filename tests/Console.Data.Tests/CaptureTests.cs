@@ -81,8 +81,8 @@ public sealed class CaptureTests
     [Fact]
     public async Task Full_record_mode_keeps_the_whole_row_on_update()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
-        await using (var db = store.Audited(mode: AuditValueMode.FullRecord))
+        await using var store = await SqliteTestDatabase.CreateAsync(new AuditOptions { Mode = AuditValueMode.FullRecord });
+        await using (var db = store.Audited())
         {
             db.Customers.Add(NewCustomer());
             await db.SaveChangesAsync();

@@ -53,11 +53,11 @@ public sealed class SqliteTestDatabase : IAsyncDisposable
         return new SqliteTestDatabase(file);
     }
 
-    public ConsoleDbContext Audited(AuditContext? context = null, AuditValueMode mode = AuditValueMode.ChangedOnly, TimeProvider? time = null) =>
-        Audited(new AuditContextAccessor(context ?? Alice), mode, time);
+    public ConsoleDbContext Audited(AuditContext? context = null, TimeProvider? time = null) =>
+        Audited(new AuditContextAccessor(context ?? Alice), time);
 
-    public ConsoleDbContext Audited(IAuditContextAccessor accessor, AuditValueMode mode = AuditValueMode.ChangedOnly, TimeProvider? time = null) =>
-        ConsoleDbContextFactory.Create(Settings, b => b.UseAuditTrail(accessor, mode, time));
+    public ConsoleDbContext Audited(IAuditContextAccessor accessor, TimeProvider? time = null) =>
+        ConsoleDbContextFactory.Create(Settings, b => b.UseAuditTrail(accessor, time));
 
     /// <summary>A context without the audit trail: what a tool outside the app would be.</summary>
     public ConsoleDbContext Unaudited() => ConsoleDbContextFactory.Create(Settings);

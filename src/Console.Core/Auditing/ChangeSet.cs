@@ -1,76 +1,48 @@
-using System.Text;
 using System.Text.Json;
 
 namespace ComplianceConsole.Core.Auditing;
 
-/// <summary>The values an entry keeps for one row change, after the value mode is applied.</summary>
-public sealed record ChangeSet(string? OldValues, string? NewValues, string? ChangedColumns)
+/// <summary>One column of a change, as shown side by side: its value before and after (raw JSON, null when absent).</summary>
+public sealed record ColumnChange(string Column, string? Before, string? After, bool Changed);
+
+/// <summary>
+/// The columns of one entry's change, in capture order: every column of an insert or delete, and for an update
+/// the changed columns (and, in full-record mode, the unchanged ones too, marked as such).
+/// </summary>
+public static class ChangeSet
 {
-    /// <summary>
-    /// Builds the change set from the full old and new row (JSON objects as captured). For an update whose
-    /// captured columns are all unchanged, returns null: there is nothing to audit.
-    /// Values are compared and copied as raw JSON text, so nothing is re-formatted on the way.
-    /// </summary>
-    public static ChangeSet? From(string operation, string? oldRow, string? newRow, AuditValueMode mode)
+    public static IReadOnlyList<ColumnChange> Of(AuditEntry entry)
     {
-        switch (operation)
+        if (entry.Operation == AuditOperations.Event)
         {
-            case AuditOperations.Insert:
-                return new ChangeSet(null, newRow, null);
-            case AuditOperations.Delete:
-                return new ChangeSet(oldRow, null, null);
-            case AuditOperations.Update:
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(operation), operation, "A row change is an insert, an update or a delete.");
+            return [];
         }
 
-        using var oldDoc = JsonDocument.Parse(oldRow ?? "{}");
-        using var newDoc = JsonDocument.Parse(newRow ?? "{}");
-        var changed = new List<string>();
-        foreach (var property in newDoc.RootElement.EnumerateObject())
-        {
-            if (!oldDoc.RootElement.TryGetProperty(property.Name, out var before)
-                || !JsonEquals(before, property.Value))
-            {
-                changed.Add(property.Name);
-            }
-        }
-
-        if (changed.Count == 0)
-        {
-            return null;
-        }
-
-        var changedJson = JsonSerializer.Serialize(changed);
-        return mode == AuditValueMode.FullRecord
-            ? new ChangeSet(oldRow, newRow, changedJson)
-            : new ChangeSet(Subset(oldDoc.RootElement, changed), Subset(newDoc.RootElement, changed), changedJson);
+        var before = Parse(entry.OldValues);
+        var after = Parse(entry.NewValues);
+        var changed = entry.ChangedColumns is null ? null : JsonSerializer.Deserialize<string[]>(entry.ChangedColumns)?.ToHashSet();
+        var columns = after.Keys.Concat(before.Keys).Distinct().ToList();
+        return columns.Select(c => new ColumnChange(
+            c,
+            before.GetValueOrDefault(c),
+            after.GetValueOrDefault(c),
+            entry.Operation != AuditOperations.Update || changed is null || changed.Contains(c))).ToList();
     }
 
-    private static bool JsonEquals(JsonElement a, JsonElement b) =>
-        a.ValueKind == b.ValueKind && a.GetRawText() == b.GetRawText();
-
-    private static string Subset(JsonElement row, List<string> names)
+    private static Dictionary<string, string> Parse(string? json)
     {
-        var sb = new StringBuilder("{");
-        var first = true;
-        foreach (var name in names)
+        var values = new Dictionary<string, string>();
+        if (string.IsNullOrEmpty(json))
         {
-            if (!row.TryGetProperty(name, out var value))
-            {
-                continue;
-            }
-
-            if (!first)
-            {
-                sb.Append(',');
-            }
-
-            first = false;
-            sb.Append(JsonSerializer.Serialize(name)).Append(':').Append(value.GetRawText());
+            return values;
         }
 
-        return sb.Append('}').ToString();
+        using var doc = JsonDocument.Parse(json);
+        foreach (var property in doc.RootElement.EnumerateObject())
+        {
+            values[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
+        }
+
+        return values;
     }
 }

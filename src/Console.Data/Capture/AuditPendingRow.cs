@@ -13,6 +13,9 @@ public sealed class AuditPendingRow
     public string? RecordKey { get; set; }
     public string? OldValues { get; set; }
     public string? NewValues { get; set; }
+
+    /// <summary>JSON array of the changed column names (updates), computed by the trigger.</summary>
+    public string? ChangedColumns { get; set; }
     public string? EventName { get; set; }
     public string? Target { get; set; }
     public string? Metadata { get; set; }

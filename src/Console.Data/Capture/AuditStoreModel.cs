@@ -47,6 +47,9 @@ public static class AuditStoreModel
         {
             b.ToTable(PendingTable);
             b.HasKey(p => p.Id);
+            // A plain rowid, no AUTOINCREMENT: the table is emptied at every seal and the watermark is read
+            // under the write lock, so reusing an id is harmless, and it spares a sqlite_sequence write per commit.
+            b.Property(p => p.Id).HasAnnotation("Sqlite:Autoincrement", false);
             b.Property(p => p.Operation).HasMaxLength(16);
             b.Property(p => p.TableName).HasMaxLength(128);
             b.Property(p => p.EventName).HasMaxLength(100);

@@ -13,13 +13,13 @@ public static class AuditTrailExtensions
     /// <summary>
     /// Opts a DbContext into the audit trail: its model gets the audit store, and every write it makes is
     /// sealed into the hash chain in its own transaction, attributed through <paramref name="contextAccessor"/>.
+    /// The value mode (changed-only or full record) is part of the policy the triggers are installed with.
     /// After migrating, call <see cref="InstallAuditCaptureAsync"/> once at start-up to install the triggers.
     /// </summary>
-    public static DbContextOptionsBuilder UseAuditTrail(this DbContextOptionsBuilder builder, IAuditContextAccessor contextAccessor,
-        AuditValueMode mode = AuditValueMode.ChangedOnly, TimeProvider? time = null)
+    public static DbContextOptionsBuilder UseAuditTrail(this DbContextOptionsBuilder builder, IAuditContextAccessor contextAccessor, TimeProvider? time = null)
     {
         builder.ReplaceService<Microsoft.EntityFrameworkCore.Infrastructure.IModelCustomizer, AuditModelCustomizer>();
-        return builder.AddInterceptors(new AuditTrailInterceptor(contextAccessor, new AuditSealer(mode, time ?? TimeProvider.System)));
+        return builder.AddInterceptors(new AuditTrailInterceptor(contextAccessor, new AuditSealer(time ?? TimeProvider.System)));
     }
 
     /// <summary>Installs or updates the capture triggers and append-only guards to match the model and policy.</summary>
@@ -58,7 +58,7 @@ public static class AuditTrailExtensions
         {
             var connection = database.GetDbConnection();
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var sealer = new AuditSealer(AuditValueMode.ChangedOnly, TimeProvider.System);
+            var sealer = new AuditSealer(TimeProvider.System);
             var count = sealer.Seal(connection, transaction, AuditSealer.SealEverythingAsOutOfBand, AuditContext.ForJob("out-of-band-sealer"), Guid.NewGuid().ToString("N"));
             await transaction.CommitAsync(cancellationToken);
             return count;

@@ -37,7 +37,7 @@ public static class AuditTriggerInstaller
 
         var context = database.GetService<ICurrentDbContext>().Context;
         var policy = AuditPolicyResolver.Resolve(context.Model, options);
-        var desired = policy.Tables.SelectMany(SqliteAuditSql.CaptureTriggers).ToDictionary(p => p.Key, p => p.Value);
+        var desired = policy.Tables.SelectMany(t => SqliteAuditSql.CaptureTriggers(t, policy.Mode)).ToDictionary(p => p.Key, p => p.Value);
 
         await database.OpenConnectionAsync(cancellationToken);
         try
@@ -89,7 +89,7 @@ public static class AuditTriggerInstaller
                     await insert.ExecuteNonQueryAsync(cancellationToken);
                 }
 
-                new AuditSealer(options.Mode, TimeProvider.System).Seal(connection, transaction, watermark,
+                new AuditSealer(TimeProvider.System).Seal(connection, transaction, watermark,
                     AuditContext.ForJob("startup"), Guid.NewGuid().ToString("N"));
             }
 

@@ -24,40 +24,60 @@ public static class SqliteAuditSql
         DROP TRIGGER IF EXISTS "audit_entries_refuse_delete";
         """;
 
-    /// <summary>The three capture triggers of one table, keyed by trigger name.</summary>
-    public static IReadOnlyDictionary<string, string> CaptureTriggers(TableCapturePlan plan)
+    /// <summary>
+    /// The three capture triggers of one table, keyed by trigger name. The update trigger fires only when a
+    /// captured column changed, and in <see cref="AuditValueMode.ChangedOnly"/> mode strips the unchanged
+    /// columns itself (json_remove), so sealing never has to parse or diff JSON.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> CaptureTriggers(TableCapturePlan plan, AuditValueMode mode)
     {
         var table = Quote(plan.Table);
         var captured = plan.Columns.Where(c => c.Treatment != ColumnTreatment.Ignore).ToList();
-        var key = JsonObject(plan.KeyColumns.Select(k => plan.Columns.First(c => c.Name == k)), "NEW", null);
-        var oldKey = JsonObject(plan.KeyColumns.Select(k => plan.Columns.First(c => c.Name == k)), "OLD", null);
+        var keyColumns = plan.KeyColumns.Select(k => plan.Columns.First(c => c.Name == k)).ToList();
         var name = CaptureTriggerPrefix + plan.Table;
-        var insertInto = $"INSERT INTO \"{AuditStoreModel.PendingTable}\" (\"TableName\", \"Operation\", \"RecordKey\", \"OldValues\", \"NewValues\", \"CapturedAtUtc\")";
+        var insertInto = $"INSERT INTO \"{AuditStoreModel.PendingTable}\" (\"TableName\", \"Operation\", \"RecordKey\", \"OldValues\", \"NewValues\", \"ChangedColumns\", \"CapturedAtUtc\")";
         const string now = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
         var literal = Literal(plan.Table);
+        string Unchanged(ColumnCapture c) => $"OLD.{Quote(c.Name)} IS NEW.{Quote(c.Name)}";
+        const string noPath = "'$.\"~\"'"; // matches nothing: json_remove leaves the value as it is
 
-        var changed = captured.Select(c => $"OLD.{Quote(c.Name)} IS NOT NEW.{Quote(c.Name)}").ToList();
+        var oldRow = JsonObject(captured, "OLD", null);
+        var newRow = JsonObject(captured, "NEW", "OLD");
+        if (mode == AuditValueMode.ChangedOnly && captured.Count > 0)
+        {
+            var paths = string.Join(", ", captured.Select(c => $"CASE WHEN {Unchanged(c)} THEN {Literal("$." + JsonKey(c.Name))} ELSE {noPath} END"));
+            oldRow = $"json_remove({oldRow}, {paths})";
+            newRow = $"json_remove({newRow}, {paths})";
+        }
+
+        // Remove array items from the last to the first, so earlier indexes stay valid.
+        var changedColumns = captured.Count == 0 ? "json_array()" :
+            $"json_remove(json_array({string.Join(", ", captured.Select(c => Literal(c.Name)))}), " +
+            string.Join(", ", captured.Select((c, i) => (c, i)).Reverse().Select(x => $"CASE WHEN {Unchanged(x.c)} THEN '$[{x.i}]' ELSE {noPath} END")) + ")";
+        var whenChanged = captured.Count == 0 ? "0" : string.Join(" OR ", captured.Select(c => $"OLD.{Quote(c.Name)} IS NOT NEW.{Quote(c.Name)}"));
 
         return new Dictionary<string, string>
         {
             [name + "_insert"] = $"""
                 CREATE TRIGGER {Quote(name + "_insert")} AFTER INSERT ON {table} FOR EACH ROW BEGIN
-                {insertInto} VALUES ({literal}, 'insert', {key}, NULL, {JsonObject(captured, "NEW", null)}, {now});
+                {insertInto} VALUES ({literal}, 'insert', {JsonObject(keyColumns, "NEW", null)}, NULL, {JsonObject(captured, "NEW", null)}, NULL, {now});
                 END
                 """,
             [name + "_update"] = $"""
                 CREATE TRIGGER {Quote(name + "_update")} AFTER UPDATE ON {table} FOR EACH ROW
-                WHEN {(changed.Count == 0 ? "0" : string.Join(" OR ", changed))} BEGIN
-                {insertInto} VALUES ({literal}, 'update', {key}, {JsonObject(captured, "OLD", null)}, {JsonObject(captured, "NEW", "OLD")}, {now});
+                WHEN {whenChanged} BEGIN
+                {insertInto} VALUES ({literal}, 'update', {JsonObject(keyColumns, "NEW", null)}, {oldRow}, {newRow}, {changedColumns}, {now});
                 END
                 """,
             [name + "_delete"] = $"""
                 CREATE TRIGGER {Quote(name + "_delete")} AFTER DELETE ON {table} FOR EACH ROW BEGIN
-                {insertInto} VALUES ({literal}, 'delete', {oldKey}, {JsonObject(captured, "OLD", null)}, NULL, {now});
+                {insertInto} VALUES ({literal}, 'delete', {JsonObject(keyColumns, "OLD", null)}, {JsonObject(captured, "OLD", null)}, NULL, NULL, {now});
                 END
                 """,
         };
     }
+
+    private static string JsonKey(string name) => "\"" + name.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
     /// <summary>
     /// json_object over the columns of row <paramref name="row"/>. A redacted column becomes a placeholder;

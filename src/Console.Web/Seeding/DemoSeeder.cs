@@ -274,7 +274,7 @@ public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions>
     }
 
     private ConsoleDbContext Context(AuditContext context, TimeProvider clock) =>
-        ConsoleDbContextFactory.Create(settings, b => b.UseAuditTrail(new AuditContextAccessor(context), audit.Value.Mode, clock));
+        ConsoleDbContextFactory.Create(settings, b => b.UseAuditTrail(new AuditContextAccessor(context), clock));
 
     private void Announce(string password, bool onlyAdmin)
     {
