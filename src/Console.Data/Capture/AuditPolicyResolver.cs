@@ -89,6 +89,11 @@ public static class AuditPolicyResolver
             return (ColumnTreatment.Redact, "[AuditRedact]");
         }
 
+        if (names.Any(BuiltInRedacted.Contains))
+        {
+            return (ColumnTreatment.Redact, "built-in: an Identity secret");
+        }
+
         if (names.Any(redacted.Contains))
         {
             return (ColumnTreatment.Redact, "Audit:RedactedProperties");
@@ -97,6 +102,11 @@ public static class AuditPolicyResolver
         if (attributes.OfType<AuditIgnoreAttribute>().Any())
         {
             return (ColumnTreatment.Ignore, "[AuditIgnore]");
+        }
+
+        if (names.Any(BuiltInIgnored.Contains))
+        {
+            return (ColumnTreatment.Ignore, "built-in: changes on every save");
         }
 
         if (names.Any(ignored.Contains))
