@@ -14,6 +14,15 @@ public static class DatabaseInitializer
             Directory.CreateDirectory(directory);
         }
 
+        if (settings.Provider == DatabaseProvider.SqlServer)
+        {
+            // Refuse rather than run unaudited: the console must never accept a change it cannot capture.
+            throw new InvalidOperationException(
+                "Database:Provider is SqlServer, but change capture on SQL Server is not built yet: the console would accept changes " +
+                "without auditing them, so it will not start. Use Database:Provider=Sqlite for now. The SQL Server migrations exist " +
+                "(dotnet ef migrations script --context SqlServerConsoleDbContext) for review.");
+        }
+
         await using var db = ConsoleDbContextFactory.Create(settings);
         if (db.Database.IsSqlite())
         {

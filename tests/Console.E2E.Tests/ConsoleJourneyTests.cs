@@ -53,6 +53,30 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/account/login"));
     }
 
+    [Fact]
+    public async Task Five_wrong_passwords_lock_the_account_and_the_trail_shows_it()
+    {
+        var context = await server.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            await page.GotoAsync(server.BaseUrl + "/account/login");
+            await page.FillAsync("#email", "quinn.operator@console.local");
+            await page.FillAsync("#password", $"wrong-{attempt}");
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync(u => u.Contains("error="));
+        }
+
+        await Assertions.Expect(page.Locator("[role=alert]")).ToContainTextAsync("locked");
+
+        var admin = await server.SignInAsync("admin@console.local", "/audit?table=(events)&actor=quinn");
+        await ConsoleServer.WaitForCircuitAsync(admin);
+        var grid = admin.Locator("[data-testid=audit-grid] tbody");
+        await Assertions.Expect(grid.Locator("tr").First).ToContainTextAsync("auth.locked_out");
+        await Assertions.Expect(grid).ToContainTextAsync("auth.login_failed");
+        await admin.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "audit-log-lockout.png") });
+    }
+
     [Theory]
     [InlineData("/", "Welcome", "home")]
     [InlineData("/customers", "Customers", "customers")]

@@ -31,24 +31,8 @@ public sealed partial class ConsoleServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var webDir = Path.Combine(RepoRoot(), "src", "Console.Web");
-        var dll = Path.Combine(AppContext.BaseDirectory.Replace(Path.Combine("tests", "Console.E2E.Tests"), Path.Combine("src", "Console.Web")), "ComplianceConsole.Web.dll");
-        if (!File.Exists(dll))
-        {
-            throw new FileNotFoundException($"The console was not built at {dll}; build the solution first.");
-        }
-
-        var start = new ProcessStartInfo("dotnet", ["exec", dll])
-        {
-            WorkingDirectory = webDir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        var start = ConsoleProcess(_database);
         start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-        start.Environment["ASPNETCORE_CONTENTROOT"] = webDir;
-        start.Environment["Database__ConnectionString"] = $"Data Source={_database}";
-        start.Environment["Seed__DemoPassword"] = Password;
         start.Environment["Seed__Days"] = "7";
         _process = Process.Start(start)!;
 
@@ -130,6 +114,29 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         {
             File.Delete(_database + suffix);
         }
+    }
+
+    /// <summary>How to start the built console (as `dotnet run` would) on <paramref name="database"/>, with extra arguments.</summary>
+    public static ProcessStartInfo ConsoleProcess(string database, params string[] args)
+    {
+        var webDir = Path.Combine(RepoRoot(), "src", "Console.Web");
+        var dll = Path.Combine(AppContext.BaseDirectory.Replace(Path.Combine("tests", "Console.E2E.Tests"), Path.Combine("src", "Console.Web")), "ComplianceConsole.Web.dll");
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException($"The console was not built at {dll}; build the solution first.");
+        }
+
+        var start = new ProcessStartInfo("dotnet", ["exec", dll, .. args])
+        {
+            WorkingDirectory = webDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        start.Environment["ASPNETCORE_CONTENTROOT"] = webDir;
+        start.Environment["Database__ConnectionString"] = $"Data Source={database}";
+        start.Environment["Seed__DemoPassword"] = Password;
+        return start;
     }
 
     public static string RepoRoot()

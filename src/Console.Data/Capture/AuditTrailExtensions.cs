@@ -22,6 +22,11 @@ public static class AuditTrailExtensions
         return builder.AddInterceptors(new AuditTrailInterceptor(contextAccessor, new AuditSealer(time ?? TimeProvider.System)));
     }
 
+    /// <inheritdoc cref="UseAuditTrail(DbContextOptionsBuilder, IAuditContextAccessor, TimeProvider?)"/>
+    public static DbContextOptionsBuilder<TContext> UseAuditTrail<TContext>(this DbContextOptionsBuilder<TContext> builder, IAuditContextAccessor contextAccessor, TimeProvider? time = null)
+        where TContext : DbContext =>
+        (DbContextOptionsBuilder<TContext>)UseAuditTrail((DbContextOptionsBuilder)builder, contextAccessor, time);
+
     /// <summary>Installs or updates the capture triggers and append-only guards to match the model and policy.</summary>
     public static Task<AuditTriggerChanges> InstallAuditCaptureAsync(this DatabaseFacade database, AuditOptions options, CancellationToken cancellationToken = default) =>
         AuditTriggerInstaller.InstallAsync(database, options, cancellationToken);
