@@ -77,6 +77,33 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
         await admin.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "audit-log-lockout.png") });
     }
 
+    [Fact]
+    public async Task A_password_change_and_a_role_change_are_recorded_as_events()
+    {
+        var petra = await server.SignInAsync("petra.operator@console.local", "/account/password");
+        await petra.FillAsync("#current", ConsoleServer.Password);
+        await petra.FillAsync("#new", "Another-Passw0rd!long");
+        await petra.ClickAsync("button[type=submit]");
+        await Assertions.Expect(petra.Locator("[role=status]")).ToContainTextAsync("Your password is changed");
+
+        var admin = await server.SignInAsync("admin@console.local", "/admin/users");
+        await ConsoleServer.WaitForCircuitAsync(admin);
+        var row = admin.Locator("[data-testid=users-table] tbody tr", new PageLocatorOptions { HasText = "abel.auditor@console.local" });
+        await row.Locator(".mud-select").First.ClickAsync();
+        await admin.Locator(".mud-popover-open .mud-list-item", new PageLocatorOptions { HasText = "ComplianceOfficer" }).ClickAsync();
+        await admin.Keyboard.PressAsync("Escape");
+        await row.GetByRole(AriaRole.Button, new LocatorGetByRoleOptions { Name = "Save roles" }).ClickAsync();
+        await Assertions.Expect(admin.Locator(".mud-snackbar")).ToContainTextAsync("Roles of abel.auditor@console.local saved");
+
+        await admin.GotoAsync(server.BaseUrl + "/audit?table=(events)");
+        await ConsoleServer.WaitForCircuitAsync(admin);
+        var grid = admin.Locator("[data-testid=audit-grid] tbody");
+        await Assertions.Expect(grid.Locator("tr").First).ToContainTextAsync("auth.role_changed");
+        await Assertions.Expect(grid).ToContainTextAsync("auth.password_changed");
+        await grid.Locator("tr").First.Locator("button").First.ClickAsync();
+        await Assertions.Expect(grid).ToContainTextAsync("\"added\":\"ComplianceOfficer\"");
+    }
+
     [Theory]
     [InlineData("/", "Welcome", "home")]
     [InlineData("/customers", "Customers", "customers")]
