@@ -42,4 +42,34 @@ public sealed class CustomerFormTests() : ConsoleComponentTest("oscar@example.te
         await using var db = Db();
         Assert.Equal(0, await db.AuditEntries.CountAsync(e => e.TableName == "Customers"));
     }
+
+    [Fact]
+    public async Task Changing_a_customers_tags_records_each_link_added_and_removed()
+    {
+        int id;
+        await using (var db = Db())
+        {
+            var vip = new ComplianceConsole.Data.Domain.Tag { Name = "vip" };
+            db.Tags.AddRange(vip, new ComplianceConsole.Data.Domain.Tag { Name = "pep" });
+            var customer = new ComplianceConsole.Data.Domain.Customer { Name = "Kay", Email = "kay@example.test", Tags = [vip], Address = new() { Country = "DE" } };
+            db.Customers.Add(customer);
+            await db.SaveChangesAsync();
+            id = customer.Id;
+        }
+
+        var page = RenderPage<CustomerEdit>(p => p.Add(c => c.Id, id));
+        page.WaitForAssertion(() => Assert.Contains("Kay", page.Find("input[data-testid=name], [data-testid=name] input").GetAttribute("value")));
+        var select = page.FindComponent<MudBlazor.MudSelect<string>>();
+        await page.InvokeAsync(() => select.Instance.SelectedValuesChanged.InvokeAsync(new HashSet<string> { "pep" }));
+        await page.Find("[data-testid=save]").ClickAsync(new());
+
+        await using var check = Db();
+        // The setup above wrote without the audit trail: its link is there too, as out-of-band.
+        var all = await check.AuditEntries.Where(e => e.TableName == "CustomerTags").OrderBy(e => e.Seq).ToListAsync();
+        Assert.Single(all, l => l.OutOfBand);
+        var links = all.Where(l => !l.OutOfBand).ToList();
+        Assert.Equal(["delete", "insert"], links.Select(l => l.Operation).Order());
+        Assert.All(links, l => Assert.Equal("oscar@example.test", l.ActorName));
+        Assert.Equal(["pep"], (await check.Customers.Include(c => c.Tags).SingleAsync()).Tags.Select(t => t.Name));
+    }
 }
