@@ -1,4 +1,5 @@
 using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data.Interceptors;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +13,8 @@ public static class DependencyInjection
     {
         services.AddSingleton(DatabaseSettings.From(configuration, contentRoot));
         services.Configure<AuditOptions>(configuration.GetSection("Audit"));
+        var spoolPath = configuration["Audit:SpoolPath"] ?? new AuditOptions().SpoolPath;
+        services.AddSingleton(new AuditSpool(Path.IsPathRooted(spoolPath) ? spoolPath : Path.GetFullPath(Path.Combine(contentRoot, spoolPath))));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddScoped<IAuditContextAccessor, AuditContextAccessor>();
         services.AddScoped<IDbContextFactory<ConsoleDbContext>, ConsoleDbContextFactory>();

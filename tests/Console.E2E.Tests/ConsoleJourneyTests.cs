@@ -104,6 +104,23 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
         await Assertions.Expect(grid).ToContainTextAsync("\"added\":\"ComplianceOfficer\"");
     }
 
+    [Fact]
+    public async Task Health_tells_trail_readers_that_every_change_is_in_the_chain_and_refuses_operators()
+    {
+        var auditor = await server.SignInAsync("aurora.auditor@console.local", "/");
+        var response = await auditor.Context.APIRequest.GetAsync(server.BaseUrl + "/health");
+        Assert.Equal(200, response.Status);
+        var health = await response.JsonAsync();
+        Assert.Equal("Healthy", health!.Value.GetProperty("status").GetString());
+        Assert.True(health.Value.GetProperty("chainHeadSeq").GetInt64() > 0);
+        Assert.Equal(0, health.Value.GetProperty("spooledEntries").GetInt32());
+
+        var operatorPage = await server.SignInAsync("oscar.operator@console.local", "/");
+        var refused = await operatorPage.Context.APIRequest.GetAsync(server.BaseUrl + "/health", new() { MaxRedirects = 0 });
+        Assert.Equal(302, refused.Status);
+        Assert.Contains("/access-denied", refused.Headers["location"]);
+    }
+
     [Theory]
     [InlineData("/", "Welcome", "home")]
     [InlineData("/customers", "Customers", "customers")]

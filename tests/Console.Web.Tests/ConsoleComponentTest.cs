@@ -29,6 +29,7 @@ public abstract class ConsoleComponentTest : BunitContext, IAsyncLifetime
         Services.AddSingleton<IAuditContextAccessor>(Actor);
         Services.AddSingleton(Options.Create(new AuditOptions()));
         Services.AddSingleton(TimeProvider.System);
+        Services.AddSingleton(new ComplianceConsole.Data.Interceptors.AuditSpool(_file + ".spool"));
         Services.AddScoped<IDbContextFactory<ConsoleDbContext>, ConsoleDbContextFactory>();
         var auth = AddAuthorization();
         auth.SetAuthorized(userName);

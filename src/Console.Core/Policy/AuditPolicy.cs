@@ -59,6 +59,16 @@ public sealed class AuditOptions
     public List<string> IgnoredProperties { get; set; } = [];
     public List<string> RedactedProperties { get; set; } = [];
 
+    /// <summary>
+    /// Never-block mode: when an audit entry cannot be written, the change still commits and its entries go to
+    /// a durable local spool (<see cref="SpoolPath"/>), replayed into the chain later and reported on /health.
+    /// Off by default: a failed audit write fails the change.
+    /// </summary>
+    public bool NeverBlock { get; set; }
+
+    /// <summary>The spool file for never-block mode; relative paths are taken from the content root.</summary>
+    public string SpoolPath { get; set; } = "App_Data/audit-spool.jsonl";
+
     /// <summary>Every problem with the names given, as messages that say how to fix them.</summary>
     public IEnumerable<string> Validate()
     {

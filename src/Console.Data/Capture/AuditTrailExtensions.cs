@@ -16,16 +16,68 @@ public static class AuditTrailExtensions
     /// The value mode (changed-only or full record) is part of the policy the triggers are installed with.
     /// After migrating, call <see cref="InstallAuditCaptureAsync"/> once at start-up to install the triggers.
     /// </summary>
-    public static DbContextOptionsBuilder UseAuditTrail(this DbContextOptionsBuilder builder, IAuditContextAccessor contextAccessor, TimeProvider? time = null)
+    /// <param name="neverBlockSpool">Never-block mode: where entries go when they cannot be written; null fails the change instead.</param>
+    public static DbContextOptionsBuilder UseAuditTrail(this DbContextOptionsBuilder builder, IAuditContextAccessor contextAccessor, TimeProvider? time = null, AuditSpool? neverBlockSpool = null)
     {
         builder.ReplaceService<Microsoft.EntityFrameworkCore.Infrastructure.IModelCustomizer, AuditModelCustomizer>();
-        return builder.AddInterceptors(new AuditTrailInterceptor(contextAccessor, new AuditSealer(time ?? TimeProvider.System)));
+        return builder.AddInterceptors(new AuditTrailInterceptor(contextAccessor, new AuditSealer(time ?? TimeProvider.System), neverBlockSpool));
     }
 
-    /// <inheritdoc cref="UseAuditTrail(DbContextOptionsBuilder, IAuditContextAccessor, TimeProvider?)"/>
-    public static DbContextOptionsBuilder<TContext> UseAuditTrail<TContext>(this DbContextOptionsBuilder<TContext> builder, IAuditContextAccessor contextAccessor, TimeProvider? time = null)
+    /// <inheritdoc cref="UseAuditTrail(DbContextOptionsBuilder, IAuditContextAccessor, TimeProvider?, AuditSpool?)"/>
+    public static DbContextOptionsBuilder<TContext> UseAuditTrail<TContext>(this DbContextOptionsBuilder<TContext> builder, IAuditContextAccessor contextAccessor, TimeProvider? time = null, AuditSpool? neverBlockSpool = null)
         where TContext : DbContext =>
-        (DbContextOptionsBuilder<TContext>)UseAuditTrail((DbContextOptionsBuilder)builder, contextAccessor, time);
+        (DbContextOptionsBuilder<TContext>)UseAuditTrail((DbContextOptionsBuilder)builder, contextAccessor, time, neverBlockSpool);
+
+    /// <summary>
+    /// Puts spooled entries (never-block mode) into the chain, each spooled transaction in a transaction of its
+    /// own, with its original actor, context and commit time. Returns how many spooled transactions were replayed.
+    /// </summary>
+    public static async Task<int> ReplaySpoolAsync(this DatabaseFacade database, AuditSpool spool, CancellationToken cancellationToken = default)
+    {
+        var records = spool.ReadAll();
+        if (records.Count == 0)
+        {
+            return 0;
+        }
+
+        var done = new HashSet<string>();
+        await database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = database.GetDbConnection();
+            foreach (var record in records)
+            {
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                await using (var check = connection.CreateCommand())
+                {
+                    check.Transaction = transaction;
+                    check.CommandText = """SELECT count(*) FROM "AuditEntries" WHERE "TransactionId" = @id""";
+                    var id = check.CreateParameter();
+                    id.ParameterName = "@id";
+                    id.Value = record.Id;
+                    check.Parameters.Add(id);
+                    if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken)) > 0)
+                    {
+                        done.Add(record.Id); // already in the chain: a crash came between its commit and the spool clean-up
+                        continue;
+                    }
+                }
+
+                var watermark = AuditSealer.ReadWatermark(connection, transaction);
+                AuditSealer.RestoreRows(connection, transaction, record.Rows);
+                new AuditSealer(new FixedTime(record.CommittedAtUtc)).Seal(connection, transaction, watermark, record.Context, record.Id);
+                await transaction.CommitAsync(cancellationToken);
+                done.Add(record.Id);
+            }
+        }
+        finally
+        {
+            await database.CloseConnectionAsync();
+            spool.Remove(done);
+        }
+
+        return done.Count;
+    }
 
     /// <summary>Installs or updates the capture triggers and append-only guards to match the model and policy.</summary>
     public static Task<AuditTriggerChanges> InstallAuditCaptureAsync(this DatabaseFacade database, AuditOptions options, CancellationToken cancellationToken = default) =>
@@ -98,6 +150,11 @@ public sealed record AuditVerificationReport(ChainVerificationResult Chain, int 
     public string Describe() => Chain.Describe() + (UnsealedOutOfBandRows > 0
         ? $" {UnsealedOutOfBandRows} out-of-band change(s) are captured but not yet sealed into the chain; they will be at the next write or sealing run."
         : "");
+}
+
+internal sealed class FixedTime(DateTime utc) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => new(DateTime.SpecifyKind(utc, DateTimeKind.Utc));
 }
 
 internal sealed class AuditModelCustomizer(ModelCustomizerDependencies dependencies) : RelationalModelCustomizer(dependencies)

@@ -39,6 +39,67 @@ public sealed class AuditSealer(TimeProvider time)
     private static readonly string InsertSql =
         $"INSERT INTO \"AuditEntries\" ({string.Join(", ", Columns.Select(c => $"\"{c}\""))}) VALUES ({string.Join(", ", Columns.Select(c => "@" + c))})";
 
+    private const string TakeOursSql = """
+        DELETE FROM "AuditPending" WHERE "Id" > @watermark
+        RETURNING "Id", "TableName", "Operation", "RecordKey", "OldValues", "NewValues", "ChangedColumns", "EventName", "Target",
+                  "Metadata", "Tenant", "ActorId", "ActorName", "CapturedAtUtc";
+        """;
+
+    private const string InsertPendingSql = """
+        INSERT INTO "AuditPending" ("TableName", "Operation", "RecordKey", "OldValues", "NewValues", "ChangedColumns", "EventName", "Target",
+                                    "Metadata", "Tenant", "ActorId", "ActorName", "CapturedAtUtc")
+        VALUES (@TableName, @Operation, @RecordKey, @OldValues, @NewValues, @ChangedColumns, @EventName, @Target, @Metadata, @Tenant, @ActorId, @ActorName, @CapturedAtUtc)
+        """;
+
+    public DateTime UtcNow => time.GetUtcNow().UtcDateTime;
+
+    /// <summary>Never-block mode: takes this transaction's own captured rows out of the database, for the spool.</summary>
+    public static List<SpooledRow> TakeOwnRows(DbConnection connection, DbTransaction transaction, long watermark)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = TakeOursSql;
+        var p = command.CreateParameter();
+        p.ParameterName = "@watermark";
+        p.Value = watermark;
+        command.Parameters.Add(p);
+        using var reader = command.ExecuteReader();
+        var rows = new List<(long Id, SpooledRow Row)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetInt64(0), new SpooledRow(Str(reader, 1), reader.GetString(2), Str(reader, 3), Str(reader, 4), Str(reader, 5), Str(reader, 6),
+                Str(reader, 7), Str(reader, 8), Str(reader, 9), Str(reader, 10), Str(reader, 11), Str(reader, 12), reader.GetString(13), OutOfBand: false)));
+        }
+
+        return rows.OrderBy(r => r.Id).Select(r => r.Row).ToList();
+    }
+
+    /// <summary>Replay: puts spooled rows back into AuditPending, in order, to be sealed in the same transaction.</summary>
+    public static void RestoreRows(DbConnection connection, DbTransaction transaction, IEnumerable<SpooledRow> rows)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = InsertPendingSql;
+        string[] names = ["TableName", "Operation", "RecordKey", "OldValues", "NewValues", "ChangedColumns", "EventName", "Target", "Metadata", "Tenant", "ActorId", "ActorName", "CapturedAtUtc"];
+        var parameters = names.Select(n =>
+        {
+            var p = command.CreateParameter();
+            p.ParameterName = "@" + n;
+            command.Parameters.Add(p);
+            return p;
+        }).ToArray();
+        foreach (var r in rows)
+        {
+            object?[] values = [r.TableName, r.Operation, r.RecordKey, r.OldValues, r.NewValues, r.ChangedColumns, r.EventName, r.Target, r.Metadata, r.Tenant, r.ActorId, r.ActorName, r.CapturedAtUtc];
+            for (var i = 0; i < values.Length; i++)
+            {
+                parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+
+            command.ExecuteNonQuery();
+        }
+    }
+
     public static long ReadWatermark(DbConnection connection, DbTransaction transaction)
     {
         using var command = connection.CreateCommand();

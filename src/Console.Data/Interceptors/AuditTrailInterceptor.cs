@@ -18,7 +18,7 @@ namespace ComplianceConsole.Data.Interceptors;
 ///   sealed and committed as soon as it has run.
 /// - Any commit of a transaction that wrote: sealed first; if sealing fails, the commit does not happen.
 /// </summary>
-public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor, AuditSealer sealer)
+public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor, AuditSealer sealer, AuditSpool? spool = null)
     : DbCommandInterceptor, IDbTransactionInterceptor, ISaveChangesInterceptor
 {
     private readonly ConditionalWeakTable<DbTransaction, TransactionState> _transactions = new();
@@ -296,16 +296,54 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor,
             return;
         }
 
+        var context = contextAccessor.Current;
+        if (spool is null)
+        {
+            try
+            {
+                sealer.Seal(connection, transaction, state.Watermark, context, state.TransactionId);
+            }
+            catch (Exception ex)
+            {
+                throw new AuditCaptureException(
+                    $"The change was not saved because its audit entry could not be written ({ex.Message}). " +
+                    "Nothing was committed; try again, and if it keeps failing check the database with 'verify' and the logs.", ex);
+            }
+
+            return;
+        }
+
+        // Never-block: a failed seal is undone to the savepoint, and this transaction's captured rows go to the
+        // durable spool before the change commits. Only if the spool cannot be written either does the change fail.
+        Execute(connection, transaction, "SAVEPOINT cc_seal");
         try
         {
-            sealer.Seal(connection, transaction, state.Watermark, contextAccessor.Current, state.TransactionId);
+            sealer.Seal(connection, transaction, state.Watermark, context, state.TransactionId);
+            Execute(connection, transaction, "RELEASE cc_seal");
         }
-        catch (Exception ex)
+        catch (Exception sealError)
         {
-            throw new AuditCaptureException(
-                $"The change was not saved because its audit entry could not be written ({ex.Message}). " +
-                "Nothing was committed; try again, and if it keeps failing check the database with 'verify' and the logs.", ex);
+            try
+            {
+                Execute(connection, transaction, "ROLLBACK TO cc_seal; RELEASE cc_seal;");
+                var rows = AuditSealer.TakeOwnRows(connection, transaction, state.Watermark);
+                spool.Append(new SpoolRecord(state.TransactionId, sealer.UtcNow, context, rows, sealError.Message));
+            }
+            catch (Exception spoolError)
+            {
+                throw new AuditCaptureException(
+                    $"The change was not saved: its audit entry could not be written ({sealError.Message}) nor spooled ({spoolError.Message}). " +
+                    "Nothing was committed; check the database with 'verify' and that the spool folder is writable.", new AggregateException(sealError, spoolError));
+            }
         }
+    }
+
+    private static void Execute(DbConnection connection, DbTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 
     internal static bool IsWrite(string sql)

@@ -28,7 +28,7 @@ public static class WebSetup
         services.AddConsoleAuthentication();
         services.Configure<SeedOptions>(configuration.GetSection("Seed"));
         services.Configure<SealingOptions>(configuration.GetSection("Audit"));
-        services.AddHostedService<OutOfBandSealingService>();
+        services.AddHostedService<AuditSealingService>();
         return services;
     }
 

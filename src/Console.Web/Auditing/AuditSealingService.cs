@@ -1,25 +1,24 @@
 using ComplianceConsole.Data;
 using ComplianceConsole.Data.Capture;
+using ComplianceConsole.Data.Interceptors;
 using Microsoft.Extensions.Options;
 
 namespace ComplianceConsole.Web.Auditing;
 
 public sealed class SealingOptions
 {
-    /// <summary>How often changes made outside the app are sealed into the chain when the app itself is idle.</summary>
+    /// <summary>How often out-of-band changes are sealed and the never-block spool is replayed.</summary>
     public int OutOfBandSealSeconds { get; set; } = 10;
 }
 
-/// <summary>Seals out-of-band captures (sqlite3 shell, other tools) into the chain every few seconds.</summary>
-public sealed class OutOfBandSealingService(DatabaseSettings settings, IOptions<SealingOptions> options, ILogger<OutOfBandSealingService> log) : BackgroundService
+/// <summary>
+/// Every few seconds: seals changes made outside the console (sqlite3 shell, other tools) into the chain, and
+/// replays entries that never-block mode spooled. Failures are logged and retried; nothing is dropped.
+/// </summary>
+public sealed class AuditSealingService(DatabaseSettings settings, AuditSpool spool, IOptions<SealingOptions> options, ILogger<AuditSealingService> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (settings.Provider != DatabaseProvider.Sqlite)
-        {
-            return;
-        }
-
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.OutOfBandSealSeconds)));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
@@ -31,10 +30,16 @@ public sealed class OutOfBandSealingService(DatabaseSettings settings, IOptions<
                 {
                     log.LogWarning("Sealed {Count} out-of-band change(s) made outside the console into the audit chain.", sealedCount);
                 }
+
+                var replayed = await db.Database.ReplaySpoolAsync(spool, stoppingToken);
+                if (replayed > 0)
+                {
+                    log.LogWarning("Replayed {Count} spooled transaction(s) from never-block mode into the audit chain.", replayed);
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                log.LogError(ex, "Sealing out-of-band changes failed; they stay captured and are retried.");
+                log.LogError(ex, "Sealing or spool replay failed; the captured changes stay where they are and are retried.");
             }
         }
     }
