@@ -29,6 +29,52 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     }
 
     [Fact]
+    public async Task Concurrent_circuits_of_different_users_are_each_attributed_to_their_own_user()
+    {
+        var users = new[] { ("admin@console.local", 2), ("ines.admin@console.local", 3), ("petra.operator@console.local", 4) };
+        var pages = await Task.WhenAll(users.Select(async u =>
+        {
+            var page = await server.SignInAsync(u.Item1, $"/customers/{u.Item2}");
+            await ConsoleServer.WaitForCircuitAsync(page);
+            return (Page: page, Email: u.Item1, Customer: u.Item2);
+        }));
+
+        // All three circuits are live at once; each saves its customer three times, interleaved.
+        await Task.WhenAll(pages.Select(async p =>
+        {
+            for (var i = 1; i <= 3; i++)
+            {
+                var name = p.Page.Locator("[data-testid=name] input, input[data-testid=name]");
+                await name.FillAsync($"{p.Email} edit {i}");
+                await p.Page.ClickAsync("[data-testid=save]");
+                await p.Page.WaitForURLAsync(u => u.EndsWith("/customers"));
+                await p.Page.GotoAsync(server.BaseUrl + $"/customers/{p.Customer}");
+                await ConsoleServer.WaitForCircuitAsync(p.Page);
+            }
+        }));
+
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={server.DatabasePath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        foreach (var (_, email, customer) in pages)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT ActorName, NewValues, Origin FROM AuditEntries WHERE TableName = 'Customers' AND Operation = 'update' AND RecordKey = $key AND NewValues LIKE '%edit %'";
+            command.Parameters.AddWithValue("$key", $"{{\"Id\":{customer}}}");
+            await using var reader = await command.ExecuteReaderAsync();
+            var rows = 0;
+            while (await reader.ReadAsync())
+            {
+                rows++;
+                Assert.Equal(email, reader.GetString(0));
+                Assert.Contains(email + " edit", reader.GetString(1));
+                Assert.Equal($"page:/customers/{customer}", reader.GetString(2));
+            }
+
+            Assert.Equal(3, rows);
+        }
+    }
+
+    [Fact]
     public async Task An_operator_cannot_open_the_audit_log()
     {
         var page = await server.SignInAsync("oscar.operator@console.local", "/customers");

@@ -16,6 +16,9 @@ public sealed partial class ConsoleServer : IAsyncLifetime
     private IPlaywright? _playwright;
 
     public string BaseUrl { get; private set; } = "";
+
+    /// <summary>The SQLite file the console writes; tests read it to check what was stored.</summary>
+    public string DatabasePath => _database;
     public IBrowser Browser { get; private set; } = null!;
 
     public static string ScreenshotDirectory
