@@ -135,9 +135,9 @@ public sealed class CaptureTests
             customer.Tags.Add(new Tag { Name = "pep" });
             db.Customers.Add(customer);
             await db.SaveChangesAsync();
-            db.Accounts.Add(new Account { Id = accountId, CustomerId = customer.Id, Iban = "DE89370400440532013000", Balance = 1234.56m, Currency = new CurrencyCode("EUR"), OpenedAt = DateTimeOffset.UnixEpoch });
+            db.Accounts.Add(new Account { Id = accountId, CustomerId = customer.Id, Iban = "DE89370400440532013000", Balance = 1234.56m, Currency = new CurrencyCode("EUR"), OpenedAt = new DateTimeOffset(2026, 3, 1, 9, 30, 0, TimeSpan.FromHours(2)) });
             db.AccountSignatories.Add(new AccountSignatory { AccountId = accountId, CustomerId = customer.Id, Role = SignatoryRole.Owner, GrantedAt = DateTimeOffset.UnixEpoch });
-            db.Documents.Add(new KycDocument { Id = documentId, CustomerId = customer.Id, Title = "Passport", DocumentNumber = "X123", ContentHash = [0xAB, 0xCD], UploadedAt = DateTimeOffset.UnixEpoch });
+            db.Documents.Add(new KycDocument { Id = documentId, CustomerId = customer.Id, Title = "Passport", DocumentNumber = "X123", ExpiresOn = new DateOnly(2031, 12, 31), ContentHash = [0xAB, 0xCD], UploadedAt = DateTimeOffset.UnixEpoch });
             db.Payments.Add(new Payment { AccountId = accountId, Amount = 99.95m, Reference = "INV-1", Beneficiary = "ACME", CreatedAt = DateTimeOffset.UnixEpoch });
             await db.SaveChangesAsync();
         }
@@ -154,11 +154,13 @@ public sealed class CaptureTests
         Assert.Equal("EUR", Json(account.NewValues).GetProperty("Currency").GetString());
         Assert.Equal("Open", Json(account.NewValues).GetProperty("Status").GetString());
         Assert.Equal(JsonValueKind.Null, Json(account.NewValues).GetProperty("ClosedAt").ValueKind);
+        Assert.Equal("2026-03-01 09:30:00+02:00", Json(account.NewValues).GetProperty("OpenedAt").GetString()); // DateTimeOffset keeps its offset
 
         var document = Assert.Single(await store.ChangesAsync("Documents"));
         Assert.Equal("Kyc", Json(document.NewValues).GetProperty("Kind").GetString());
         Assert.Equal("X123", Json(document.NewValues).GetProperty("DocumentNumber").GetString());
         Assert.Equal("abcd", Json(document.NewValues).GetProperty("ContentHash").GetString());
+        Assert.Equal("2031-12-31", Json(document.NewValues).GetProperty("ExpiresOn").GetString());
 
         var payment = Assert.Single(await store.ChangesAsync("Payments"));
         Assert.Equal("{\"Id\":1}", payment.RecordKey);
