@@ -6,7 +6,7 @@ namespace ComplianceConsole.Data.Interceptors;
 /// <summary>A captured row as it waited in AuditPending, kept in the spool.</summary>
 public sealed record SpooledRow(
     string? TableName, string Operation, string? RecordKey, string? OldValues, string? NewValues, string? ChangedColumns,
-    string? EventName, string? Target, string? Metadata, string? Tenant, string? ActorId, string? ActorName, string CapturedAtUtc, bool OutOfBand);
+    string? EventName, string? Target, string? Metadata, string? Tenant, string? ActorId, string? ActorName, string CapturedAtUtc);
 
 /// <summary>One committed transaction whose entries could not be sealed: its context, its rows and why.</summary>
 public sealed record SpoolRecord(string Id, DateTime CommittedAtUtc, AuditContext Context, IReadOnlyList<SpooledRow> Rows, string Error);
