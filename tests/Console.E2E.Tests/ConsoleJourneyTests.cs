@@ -172,6 +172,7 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     [InlineData("/customers", "Customers", "customers")]
     [InlineData("/customers/new", "New customer", "customer-new")]
     [InlineData("/customers/1", "Customer #1", "customer-edit")]
+    [InlineData("/accounts", "Accounts", "accounts")]
     [InlineData("/payments", "Payments", "payments")]
     [InlineData("/payments/1", "Payment #1", "payment-edit")]
     [InlineData("/audit", "Audit log", "audit-log")]
