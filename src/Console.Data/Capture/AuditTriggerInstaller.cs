@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Text.Json;
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data.Interceptors;
@@ -78,17 +79,9 @@ public static class AuditTriggerInstaller
                     ["excludedTables"] = string.Join(", ", policy.ExcludedTables),
                     ["mode"] = policy.Mode.ToString(),
                 });
-                await using (var insert = Command(connection, transaction, """
-                    INSERT INTO "AuditPending" ("Operation", "EventName", "Target", "Metadata", "CapturedAtUtc")
-                    VALUES ('event', @name, 'audit-policy', @metadata, @now)
-                    """))
-                {
-                    AddParameter(insert, "@name", CaptureChangedEvent);
-                    AddParameter(insert, "@metadata", metadata);
-                    AddParameter(insert, "@now", DateTime.UtcNow);
-                    await insert.ExecuteNonQueryAsync(cancellationToken);
-                }
-
+                var now = DateTime.UtcNow.ToString(AuditSealer.SqliteDateFormat, CultureInfo.InvariantCulture);
+                AuditSealer.RestoreRows(connection, transaction,
+                    [new SpooledRow(null, AuditOperations.Event, null, null, null, null, CaptureChangedEvent, "audit-policy", metadata, null, null, null, now)]);
                 new AuditSealer(TimeProvider.System).Seal(connection, transaction, watermark,
                     AuditContext.ForJob("startup"), Guid.NewGuid().ToString("N"));
             }
@@ -114,13 +107,5 @@ public static class AuditTriggerInstaller
     {
         await using var command = Command(connection, transaction, sql);
         await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static void AddParameter(DbCommand command, string name, object value)
-    {
-        var p = command.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        command.Parameters.Add(p);
     }
 }

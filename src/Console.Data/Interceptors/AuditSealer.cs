@@ -39,7 +39,7 @@ public sealed class AuditSealer(TimeProvider time)
     ];
 
     // The text form Microsoft.Data.Sqlite and EF Core use for DateTime, so both paths store the same value.
-    private const string SqliteDateFormat = "yyyy-MM-dd HH:mm:ss.FFFFFFF";
+    public const string SqliteDateFormat = "yyyy-MM-dd HH:mm:ss.FFFFFFF";
 
     private static readonly string PositionalInsertSql =
         $"INSERT INTO \"AuditEntries\" ({string.Join(", ", Columns.Select(c => $"\"{c}\""))}) VALUES ({string.Join(", ", Columns.Select((_, i) => "?" + (i + 1)))})";

@@ -3,7 +3,7 @@ using ComplianceConsole.Core.Auditing;
 
 namespace ComplianceConsole.Data.Interceptors;
 
-/// <summary>A captured row as it waited in AuditPending, kept in the spool.</summary>
+/// <summary>A captured row as it waits in AuditPending: kept in the spool, and put back (or written) with <see cref="AuditSealer.RestoreRows"/>.</summary>
 public sealed record SpooledRow(
     string? TableName, string Operation, string? RecordKey, string? OldValues, string? NewValues, string? ChangedColumns,
     string? EventName, string? Target, string? Metadata, string? Tenant, string? ActorId, string? ActorName, string CapturedAtUtc);
