@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace ComplianceConsole.Data;
 
@@ -13,8 +14,11 @@ public static class DependencyInjection
     {
         services.AddSingleton(DatabaseSettings.From(configuration, contentRoot));
         services.Configure<AuditOptions>(configuration.GetSection("Audit"));
-        var spoolPath = configuration["Audit:SpoolPath"] ?? new AuditOptions().SpoolPath;
-        services.AddSingleton(new AuditSpool(Path.IsPathRooted(spoolPath) ? spoolPath : Path.GetFullPath(Path.Combine(contentRoot, spoolPath))));
+        services.AddSingleton(sp =>
+        {
+            var path = sp.GetRequiredService<IOptions<AuditOptions>>().Value.SpoolPath;
+            return new AuditSpool(Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(contentRoot, path)));
+        });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddScoped<IAuditContextAccessor, AuditContextAccessor>();
         services.AddScoped<IDbContextFactory<ConsoleDbContext>, ConsoleDbContextFactory>();

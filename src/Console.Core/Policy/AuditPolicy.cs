@@ -66,6 +66,9 @@ public sealed class AuditOptions
     /// </summary>
     public bool NeverBlock { get; set; }
 
+    /// <summary>How often changes made outside the app are sealed, and the spool replayed, while the app is idle.</summary>
+    public int OutOfBandSealSeconds { get; set; } = 10;
+
     /// <summary>The spool file for never-block mode; relative paths are taken from the content root.</summary>
     public string SpoolPath { get; set; } = "App_Data/audit-spool.jsonl";
 

@@ -1,3 +1,4 @@
+using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data;
 using ComplianceConsole.Data.Capture;
 using ComplianceConsole.Data.Interceptors;
@@ -5,17 +6,11 @@ using Microsoft.Extensions.Options;
 
 namespace ComplianceConsole.Web.Auditing;
 
-public sealed class SealingOptions
-{
-    /// <summary>How often out-of-band changes are sealed and the never-block spool is replayed.</summary>
-    public int OutOfBandSealSeconds { get; set; } = 10;
-}
-
 /// <summary>
 /// Every few seconds: seals changes made outside the console (sqlite3 shell, other tools) into the chain, and
 /// replays entries that never-block mode spooled. Failures are logged and retried; nothing is dropped.
 /// </summary>
-public sealed class AuditSealingService(DatabaseSettings settings, AuditSpool spool, IOptions<SealingOptions> options, ILogger<AuditSealingService> log) : BackgroundService
+public sealed class AuditSealingService(DatabaseSettings settings, AuditSpool spool, IOptions<AuditOptions> options, ILogger<AuditSealingService> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

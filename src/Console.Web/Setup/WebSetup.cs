@@ -27,7 +27,6 @@ public static class WebSetup
 
         services.AddConsoleAuthentication();
         services.Configure<SeedOptions>(configuration.GetSection("Seed"));
-        services.Configure<SealingOptions>(configuration.GetSection("Audit"));
         services.AddHostedService<AuditSealingService>();
         return services;
     }
