@@ -61,7 +61,7 @@ public static class CanonicalJson
         WriteString(sb, value);
     }
 
-    public static void WriteString(StringBuilder sb, string value)
+    private static void WriteString(StringBuilder sb, string value)
     {
         sb.Append('"');
         foreach (var c in value)

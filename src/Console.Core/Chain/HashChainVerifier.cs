@@ -40,8 +40,6 @@ public sealed class HashChainVerifier
         _previousRowHash = s.PreviousRowHash;
     }
 
-    public bool HasFailed => _failure is not null;
-
     /// <summary>Checks the next entry; returns false once the chain is broken (later entries are not checked).</summary>
     public bool Add(AuditEntry entry)
     {
