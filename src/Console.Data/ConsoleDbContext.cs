@@ -29,7 +29,7 @@ public abstract class ConsoleDbContext(DbContextOptions options) : IdentityDbCon
     {
         base.OnModelCreating(builder);
         builder.ApplyConfigurationsFromAssembly(typeof(ConsoleDbContext).Assembly);
-        builder.AddAuditStore();
+        builder.AddAuditStore(Database.IsSqlServer());
     }
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace ComplianceConsole.Data;
 
-/// <summary>Creates or upgrades the database: WAL mode, migrations, then the capture triggers.</summary>
+/// <summary>Creates or upgrades the database: WAL mode (SQLite), migrations, then the capture triggers.</summary>
 public static class DatabaseInitializer
 {
     public static async Task InitializeAsync(DatabaseSettings settings, AuditOptions audit, CancellationToken cancellationToken = default)
@@ -12,15 +12,6 @@ public static class DatabaseInitializer
         if (settings.SqliteFilePath is { } path && Path.GetDirectoryName(path) is { Length: > 0 } directory)
         {
             Directory.CreateDirectory(directory);
-        }
-
-        if (settings.Provider == DatabaseProvider.SqlServer)
-        {
-            // Refuse rather than run unaudited: the console must never accept a change it cannot capture.
-            throw new InvalidOperationException(
-                "Database:Provider is SqlServer, but change capture on SQL Server is not built yet: the console would accept changes " +
-                "without auditing them, so it will not start. Use Database:Provider=Sqlite for now. The SQL Server migrations exist " +
-                "(dotnet ef migrations script --context SqlServerConsoleDbContext) for review.");
         }
 
         await using var db = ConsoleDbContextFactory.Create(settings);
@@ -32,9 +23,6 @@ public static class DatabaseInitializer
         }
 
         await db.Database.MigrateAsync(cancellationToken);
-        if (db.Database.IsSqlite())
-        {
-            await db.Database.InstallAuditCaptureAsync(audit, cancellationToken);
-        }
+        await db.Database.InstallAuditCaptureAsync(audit, cancellationToken);
     }
 }

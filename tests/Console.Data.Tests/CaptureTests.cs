@@ -6,8 +6,11 @@ using Microsoft.EntityFrameworkCore;
 
 namespace ComplianceConsole.Data.Tests;
 
-public sealed class CaptureTests
+/// <summary>The capture promises, run on each provider: <see cref="SqliteCaptureTests"/>, <see cref="SqlServerCaptureTests"/>.</summary>
+public abstract class CaptureTests
 {
+    protected abstract Task<TestDatabase> CreateStoreAsync(AuditOptions? options = null);
+
     private static Customer NewCustomer(string name = "Ada Lovelace") => new()
     {
         Name = name,
@@ -20,10 +23,14 @@ public sealed class CaptureTests
 
     private static JsonElement Json(string? text) => JsonDocument.Parse(text ?? "null").RootElement;
 
-    [Fact]
+    // SQLite stores a decimal as text (EF's mapping), SQL Server as a number: either way the value must be exact.
+    private static decimal Decimal(JsonElement value) =>
+        value.ValueKind == JsonValueKind.String ? decimal.Parse(value.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : value.GetDecimal();
+
+    [ProviderFact]
     public async Task Insert_records_the_real_identity_key_actor_and_new_values()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             db.Customers.Add(NewCustomer());
@@ -52,10 +59,10 @@ public sealed class CaptureTests
         Assert.Equal("Berlin", values.GetProperty("Address_City").GetString()); // complex type, same table
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Update_records_old_and_new_values_of_changed_columns_only()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             db.Customers.Add(NewCustomer());
@@ -78,10 +85,10 @@ public sealed class CaptureTests
         Assert.False(Json(update.NewValues).TryGetProperty("Name", out _));
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Full_record_mode_keeps_the_whole_row_on_update()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync(new AuditOptions { Mode = AuditValueMode.FullRecord });
+        await using var store = await CreateStoreAsync(new AuditOptions { Mode = AuditValueMode.FullRecord });
         await using (var db = store.Audited())
         {
             db.Customers.Add(NewCustomer());
@@ -97,10 +104,10 @@ public sealed class CaptureTests
         Assert.Equal("[\"Name\"]", update.ChangedColumns);
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Delete_records_the_values_that_were_stored()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             db.Customers.Add(NewCustomer());
@@ -123,10 +130,10 @@ public sealed class CaptureTests
         Assert.Null(delete.NewValues);
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Composite_guid_tph_and_many_to_many_rows_map_to_their_table_and_key()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         var accountId = Guid.Parse("6f1f7d52-8d3a-4e51-9d0e-1b2c3d4e5f60");
         var documentId = Guid.Parse("00000000-0000-0000-0000-0000000000d1");
         await using (var db = store.Audited())
@@ -146,15 +153,17 @@ public sealed class CaptureTests
         Assert.Equal("{\"CustomersId\":1,\"TagsId\":1}", link.RecordKey);
 
         var signatory = Assert.Single(await store.ChangesAsync("AccountSignatories"));
-        Assert.Equal(accountId.ToString().ToUpperInvariant(), Json(signatory.RecordKey).GetProperty("AccountId").GetString());
+        Assert.Equal(accountId, Guid.Parse(Json(signatory.RecordKey).GetProperty("AccountId").GetString()!));
         Assert.Equal(1, Json(signatory.RecordKey).GetProperty("CustomerId").GetInt32());
 
         var account = Assert.Single(await store.ChangesAsync("Accounts"));
-        Assert.Equal("1234.56", Json(account.NewValues).GetProperty("Balance").GetString());
+        Assert.Equal(1234.56m, Decimal(Json(account.NewValues).GetProperty("Balance")));
         Assert.Equal("EUR", Json(account.NewValues).GetProperty("Currency").GetString());
         Assert.Equal("Open", Json(account.NewValues).GetProperty("Status").GetString());
         Assert.Equal(JsonValueKind.Null, Json(account.NewValues).GetProperty("ClosedAt").ValueKind);
-        Assert.Equal("2026-03-01 09:30:00+02:00", Json(account.NewValues).GetProperty("OpenedAt").GetString()); // DateTimeOffset keeps its offset
+        var openedAt = DateTimeOffset.Parse(Json(account.NewValues).GetProperty("OpenedAt").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(new DateTimeOffset(2026, 3, 1, 9, 30, 0, TimeSpan.FromHours(2)), openedAt);
+        Assert.Equal(TimeSpan.FromHours(2), openedAt.Offset); // DateTimeOffset keeps its offset
 
         var document = Assert.Single(await store.ChangesAsync("Documents"));
         Assert.Equal("Kyc", Json(document.NewValues).GetProperty("Kind").GetString());
@@ -166,10 +175,10 @@ public sealed class CaptureTests
         Assert.Equal("{\"Id\":1}", payment.RecordKey);
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Rolled_back_transaction_leaves_no_entry_and_no_data()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             await using var transaction = await db.Database.BeginTransactionAsync();
@@ -185,10 +194,10 @@ public sealed class CaptureTests
         Assert.Equal(0, await check.AuditPending.CountAsync());
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Failed_save_leaves_no_entry()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             db.Tags.Add(new Tag { Name = "dup" });
@@ -209,11 +218,11 @@ public sealed class CaptureTests
         Assert.Equal(0, await check.Customers.CountAsync());
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task When_the_audit_entry_cannot_be_written_the_change_fails_with_a_clear_error()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
-        await store.ExecuteRawAsync("CREATE TRIGGER test_break_store BEFORE INSERT ON AuditEntries BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+        await using var store = await CreateStoreAsync();
+        await store.BreakAuditStoreAsync("disk says no");
         await using (var db = store.Audited())
         {
             db.Customers.Add(NewCustomer());
@@ -227,10 +236,10 @@ public sealed class CaptureTests
         Assert.Equal(0, await check.AuditPending.CountAsync());
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task ExecuteDelete_writes_one_entry_per_row_with_before_values()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             for (var i = 0; i < 5; i++)
@@ -249,10 +258,10 @@ public sealed class CaptureTests
         Assert.Single(deletes.Select(d => d.TransactionId).Distinct());
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task ExecuteUpdate_writes_before_and_after_for_each_row()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             db.Tags.AddRange(new Tag { Name = "a" }, new Tag { Name = "b" });
@@ -266,10 +275,10 @@ public sealed class CaptureTests
         Assert.Equal("a-renamed", Json(updates[0].NewValues).GetProperty("Name").GetString());
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Raw_sql_from_outside_the_app_is_captured_as_out_of_band_with_the_actor_unknown()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await store.ExecuteRawAsync("INSERT INTO Tags (Name) VALUES ('from-sqlite3-shell')");
         await using (var db = store.Audited())
         {
@@ -288,10 +297,10 @@ public sealed class CaptureTests
         Assert.Equal("u-alice", entries[1].ActorId);
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Out_of_band_changes_are_sealed_by_the_sealing_run_when_the_app_is_idle()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await store.ExecuteRawAsync("UPDATE Tags SET Name = 'none'; INSERT INTO Tags (Name) VALUES ('x'); DELETE FROM Tags WHERE Name = 'x';");
         await using (var db = store.Unaudited())
         {
@@ -303,10 +312,10 @@ public sealed class CaptureTests
         Assert.Equal([AuditOperations.Insert, AuditOperations.Delete], (await store.EntriesAsync()).Select(e => e.Operation));
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Raw_sql_through_an_audited_context_is_attributed_to_the_actor()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             await db.Database.ExecuteSqlRawAsync("INSERT INTO Tags (Name) VALUES ('raw-in-app')");
@@ -317,10 +326,10 @@ public sealed class CaptureTests
         Assert.Equal("u-alice", entry.ActorId);
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Redacted_values_never_reach_the_store_but_their_changes_are_recorded()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             db.Customers.Add(NewCustomer());
@@ -353,10 +362,10 @@ public sealed class CaptureTests
         Assert.Equal(AuditRedaction.ChangedPlaceholder, Json(update.NewValues).GetProperty("TaxId").GetString());
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task A_change_to_an_ignored_property_alone_makes_no_entry()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             db.Customers.Add(NewCustomer());
@@ -371,10 +380,10 @@ public sealed class CaptureTests
         Assert.False(Json(entries[0].NewValues).TryGetProperty("LastViewedAt", out _));
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Excluded_entities_are_not_audited()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             db.UserPreferences.Add(new UserPreference { UserId = "u1", Theme = "dark" });
@@ -384,10 +393,10 @@ public sealed class CaptureTests
         Assert.Empty(await store.EntriesAsync());
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Configuration_can_redact_ignore_and_exclude_by_name()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync(new AuditOptions
+        await using var store = await CreateStoreAsync(new AuditOptions
         {
             RedactedProperties = ["Payment.Beneficiary"],
             IgnoredProperties = ["Tags.Name"],
@@ -410,10 +419,10 @@ public sealed class CaptureTests
         Assert.Equal("{\"Id\":1}", insert.NewValues);
     }
 
-    [Fact]
+    [ProviderFact]
     public async Task Events_are_appended_to_the_same_chain()
     {
-        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var store = await CreateStoreAsync();
         await using (var db = store.Audited())
         {
             await db.Database.RecordAuditEventAsync(new AuditEventRequest("report.exported", "Customers", new Dictionary<string, string?> { ["rows"] = "12", ["format"] = "csv" }, "acme"));
@@ -430,4 +439,15 @@ public sealed class CaptureTests
         Assert.Equal("mallory@example.test", entries[1].ActorName);
         Assert.Null(entries[1].ActorRoles);
     }
+}
+
+public sealed class SqliteCaptureTests : CaptureTests
+{
+    protected override async Task<TestDatabase> CreateStoreAsync(AuditOptions? options = null) => await SqliteTestDatabase.CreateAsync(options);
+}
+
+[RequiresSqlServer]
+public sealed class SqlServerCaptureTests : CaptureTests
+{
+    protected override async Task<TestDatabase> CreateStoreAsync(AuditOptions? options = null) => await SqlServerTestDatabase.CreateAsync(options);
 }

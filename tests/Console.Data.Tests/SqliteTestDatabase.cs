@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace ComplianceConsole.Data.Tests;
 
 /// <summary>A real SQLite file in WAL mode, migrated and with capture triggers, deleted afterwards.</summary>
-public sealed class SqliteTestDatabase : IAsyncDisposable
+public sealed class SqliteTestDatabase : TestDatabase
 {
     private static readonly SemaphoreSlim TemplateLock = new(1, 1);
     private static string? _template;
@@ -18,9 +18,7 @@ public sealed class SqliteTestDatabase : IAsyncDisposable
     }
 
     public string FilePath { get; }
-    public DatabaseSettings Settings { get; }
-
-    public static readonly AuditContext Alice = new(new AuditActor("u-alice", "alice@example.test", ["Operator"]), "page:/customers", "corr-alice", "10.0.0.1", "Firefox");
+    public override DatabaseSettings Settings { get; }
 
     /// <summary>A fresh database; with <paramref name="options"/> it is migrated and given triggers for that policy.</summary>
     public static async Task<SqliteTestDatabase> CreateAsync(AuditOptions? options = null)
@@ -53,29 +51,7 @@ public sealed class SqliteTestDatabase : IAsyncDisposable
         return new SqliteTestDatabase(file);
     }
 
-    public ConsoleDbContext Audited(AuditContext? context = null, TimeProvider? time = null) =>
-        Audited(new AuditContextAccessor(context ?? Alice), time);
-
-    public ConsoleDbContext Audited(IAuditContextAccessor accessor, TimeProvider? time = null) =>
-        ConsoleDbContextFactory.Create(Settings, b => b.UseAuditTrail(accessor, time));
-
-    /// <summary>A context without the audit trail: what a tool outside the app would be.</summary>
-    public ConsoleDbContext Unaudited() => ConsoleDbContextFactory.Create(Settings);
-
-    /// <summary>Every entry but the start-up one that records installing the capture triggers.</summary>
-    public async Task<List<AuditEntry>> EntriesAsync() =>
-        (await AllEntriesAsync()).Where(e => e.EventName != AuditTriggerInstaller.CaptureChangedEvent).ToList();
-
-    public async Task<List<AuditEntry>> AllEntriesAsync()
-    {
-        await using var db = Unaudited();
-        return await db.AuditEntries.AsNoTracking().OrderBy(e => e.Seq).ToListAsync();
-    }
-
-    public async Task<List<AuditEntry>> ChangesAsync(string table) =>
-        (await EntriesAsync()).Where(e => e.TableName == table).ToList();
-
-    public async Task ExecuteRawAsync(string sql)
+    public override async Task ExecuteRawAsync(string sql)
     {
         await using var connection = new SqliteConnection(Settings.ConnectionString);
         await connection.OpenAsync();
@@ -84,7 +60,10 @@ public sealed class SqliteTestDatabase : IAsyncDisposable
         await command.ExecuteNonQueryAsync();
     }
 
-    public async ValueTask DisposeAsync()
+    public override Task BreakAuditStoreAsync(string message) =>
+        ExecuteRawAsync($"CREATE TRIGGER test_break_store BEFORE INSERT ON AuditEntries BEGIN SELECT RAISE(ABORT, '{message}'); END");
+
+    public override async ValueTask DisposeAsync()
     {
         SqliteConnection.ClearAllPools();
         foreach (var suffix in new[] { "", "-wal", "-shm" })

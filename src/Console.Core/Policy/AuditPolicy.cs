@@ -34,10 +34,10 @@ public static class AuditRedaction
     public const string ChangedPlaceholder = "[redacted: changed]";
 }
 
-public sealed record ColumnCapture(string Name, ColumnTreatment Treatment, bool IsBinary, string Reason);
+public sealed record ColumnCapture(string Name, ColumnTreatment Treatment, bool IsBinary, string Reason, bool IsText = false);
 
 /// <summary>How one table is captured: its key columns and what happens to each column.</summary>
-public sealed record TableCapturePlan(string Table, string? EntityName, IReadOnlyList<string> KeyColumns, IReadOnlyList<ColumnCapture> Columns);
+public sealed record TableCapturePlan(string Table, string? EntityName, IReadOnlyList<string> KeyColumns, IReadOnlyList<ColumnCapture> Columns, string? Schema = null);
 
 /// <summary>The policy in force: every audited table's plan, the tables left out, and the value mode.</summary>
 public sealed record AuditPolicySnapshot(

@@ -50,11 +50,11 @@ public static class AuditPolicyResolver
             {
                 var (treatment, reason) = Treat(table, column, keyColumns, redacted, ignored);
                 var isBinary = column.ProviderClrType == typeof(byte[]);
-                columns.Add(new ColumnCapture(column.Name, treatment, isBinary, reason));
+                columns.Add(new ColumnCapture(column.Name, treatment, isBinary, reason, column.ProviderClrType == typeof(string)));
             }
 
             var entityName = entityTypes.Count == 0 ? null : string.Join(", ", entityTypes.Select(t => t.ClrType.Name).Distinct());
-            plans.Add(new TableCapturePlan(table.Name, entityName, keyColumns, columns));
+            plans.Add(new TableCapturePlan(table.Name, entityName, keyColumns, columns, table.Schema));
         }
 
         return new AuditPolicySnapshot(options.Mode, plans, excluded);

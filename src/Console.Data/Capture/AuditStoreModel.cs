@@ -11,8 +11,15 @@ public static class AuditStoreModel
     /// <summary>Tables of the audit store itself: never captured.</summary>
     public static readonly IReadOnlySet<string> StoreTables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { EntriesTable, PendingTable };
 
-    /// <summary>Maps the audit store (entries and the pending capture table) into a model. Idempotent.</summary>
-    public static ModelBuilder AddAuditStore(this ModelBuilder builder)
+    /// <summary>SQL Server only: the transaction that captured a pending row (CURRENT_TRANSACTION_ID()), a shadow column.</summary>
+    public const string PendingTransactionColumn = "TxId";
+
+    /// <summary>
+    /// Maps the audit store (entries and the pending capture table) into a model. Idempotent.
+    /// On SQL Server the pending rows carry the capturing transaction's id (SQL Server has concurrent writers),
+    /// and EF is told that the audited tables have triggers, so it does not use a bare OUTPUT clause on them.
+    /// </summary>
+    public static ModelBuilder AddAuditStore(this ModelBuilder builder, bool sqlServer = false)
     {
         builder.Entity<AuditEntry>(b =>
         {
@@ -58,7 +65,21 @@ public static class AuditStoreModel
             b.Property(p => p.Tenant).HasMaxLength(100);
             b.Property(p => p.ActorId).HasMaxLength(200);
             b.Property(p => p.ActorName).HasMaxLength(256);
+            if (sqlServer)
+            {
+                b.Property<long>(PendingTransactionColumn).HasDefaultValueSql("CURRENT_TRANSACTION_ID()");
+                b.HasIndex(PendingTransactionColumn);
+            }
         });
+
+        if (sqlServer)
+        {
+            foreach (var entityType in builder.Model.GetEntityTypes().Where(t => t.GetTableName() is { } table && !StoreTables.Contains(table)))
+            {
+                entityType.UseSqlOutputClause(false);
+            }
+        }
+
         return builder;
     }
 }

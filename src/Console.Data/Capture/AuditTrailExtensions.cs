@@ -162,6 +162,6 @@ internal sealed class AuditModelCustomizer(ModelCustomizerDependencies dependenc
     public override void Customize(ModelBuilder modelBuilder, DbContext context)
     {
         base.Customize(modelBuilder, context);
-        modelBuilder.AddAuditStore();
+        modelBuilder.AddAuditStore(context.Database.IsSqlServer());
     }
 }

@@ -24,10 +24,11 @@ public static class AuditTriggerInstaller
 
     public static async Task<AuditTriggerChanges> InstallAsync(DatabaseFacade database, AuditOptions options, CancellationToken cancellationToken = default)
     {
-        if (!database.IsSqlite())
+        var sqlServer = database.IsSqlServer();
+        if (!sqlServer && !database.IsSqlite())
         {
             throw new NotSupportedException(
-                "Capture triggers are generated for SQLite only so far; on SQL Server the audit store and its append-only guards come from the migrations.");
+                $"Audit capture supports SQLite and SQL Server; this context uses {database.ProviderName}, whose changes could not be captured.");
         }
 
         var problems = options.Validate().ToList();
@@ -38,7 +39,9 @@ public static class AuditTriggerInstaller
 
         var context = database.GetService<ICurrentDbContext>().Context;
         var policy = AuditPolicyResolver.Resolve(context.Model, options);
-        var desired = policy.Tables.SelectMany(t => SqliteAuditSql.CaptureTriggers(t, policy.Mode)).ToDictionary(p => p.Key, p => p.Value);
+        var desired = sqlServer
+            ? policy.Tables.Select(t => SqlServerAuditSql.CaptureTrigger(t, policy.Mode)).ToDictionary(p => p.Key, p => p.Value)
+            : policy.Tables.SelectMany(t => SqliteAuditSql.CaptureTriggers(t, policy.Mode)).ToDictionary(p => p.Key, p => p.Value);
 
         await database.OpenConnectionAsync(cancellationToken);
         try
@@ -46,7 +49,10 @@ public static class AuditTriggerInstaller
             var connection = database.GetDbConnection();
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             var existing = new Dictionary<string, string>();
-            await using (var list = Command(connection, transaction, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit\\_capture\\_%' ESCAPE '\\'"))
+            var listSql = sqlServer
+                ? SqlServerAuditSql.ListCaptureTriggers
+                : "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit\\_capture\\_%' ESCAPE '\\'";
+            await using (var list = Command(connection, transaction, listSql))
             await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
             {
                 while (await reader.ReadAsync(cancellationToken))
@@ -55,12 +61,15 @@ public static class AuditTriggerInstaller
                 }
             }
 
-            var dropped = existing.Keys.Where(name => !desired.TryGetValue(name, out var sql) || sql != existing[name]).Order().ToList();
-            var created = desired.Keys.Where(name => !existing.TryGetValue(name, out var sql) || sql != desired[name]).Order().ToList();
+            var dropped = existing.Keys.Where(name => !desired.TryGetValue(name, out var sql) || !SameSql(sql, existing[name])).Order().ToList();
+            var created = desired.Keys.Where(name => !existing.TryGetValue(name, out var sql) || !SameSql(sql, desired[name])).Order().ToList();
             var watermark = AuditSealer.ReadWatermark(connection, transaction);
             foreach (var name in dropped)
             {
-                await Execute(connection, transaction, $"DROP TRIGGER {SqliteAuditSql.Quote(name)}", cancellationToken);
+                var drop = sqlServer
+                    ? $"DROP TRIGGER {SqlServerAuditSql.Quote(TriggerSchema(policy, name))}.{SqlServerAuditSql.Quote(name)}"
+                    : $"DROP TRIGGER {SqliteAuditSql.Quote(name)}";
+                await Execute(connection, transaction, drop, cancellationToken);
             }
 
             foreach (var name in created)
@@ -68,7 +77,15 @@ public static class AuditTriggerInstaller
                 await Execute(connection, transaction, desired[name], cancellationToken);
             }
 
-            await Execute(connection, transaction, SqliteAuditSql.AppendOnlyGuards, cancellationToken);
+            if (sqlServer)
+            {
+                // Sealers skip other writers' locked pending rows (READPAST); a table lock would make them wait instead.
+                await Execute(connection, transaction, "ALTER TABLE [AuditPending] SET (LOCK_ESCALATION = DISABLE)", cancellationToken);
+            }
+            else
+            {
+                await Execute(connection, transaction, SqliteAuditSql.AppendOnlyGuards, cancellationToken);
+            }
             var changes = new AuditTriggerChanges(created, dropped.Where(d => !created.Contains(d)).ToList());
             if (changes.Any)
             {
@@ -94,6 +111,11 @@ public static class AuditTriggerInstaller
             await database.CloseConnectionAsync();
         }
     }
+
+    private static bool SameSql(string a, string b) => a.ReplaceLineEndings("\n").Trim() == b.ReplaceLineEndings("\n").Trim();
+
+    private static string TriggerSchema(AuditPolicySnapshot policy, string triggerName) =>
+        policy.Tables.FirstOrDefault(t => SqliteAuditSql.CaptureTriggerPrefix + t.Table == triggerName)?.Schema ?? "dbo";
 
     private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)
     {

@@ -1,8 +1,12 @@
+using System.Text;
+using ComplianceConsole.Core.Auditing;
+
 namespace ComplianceConsole.Data.Capture;
 
 /// <summary>
-/// SQL Server's append-only guards on the audit store. Each statement is its own batch. For defence in depth
-/// also DENY UPDATE, DELETE ON dbo.AuditEntries to the application's login (see docs/capture.md).
+/// SQL Server's audit SQL: the append-only guards on the store, and the capture trigger of each audited table,
+/// generated from the same policy as SQLite's. Each statement is its own batch. For defence in depth also
+/// DENY UPDATE, DELETE ON dbo.AuditEntries to the application's login (see docs/capture.md).
 /// </summary>
 public static class SqlServerAuditSql
 {
@@ -24,4 +28,149 @@ public static class SqlServerAuditSql
         DROP TRIGGER IF EXISTS [dbo].[audit_entries_refuse_update];
         DROP TRIGGER IF EXISTS [dbo].[audit_entries_refuse_delete];
         """;
+
+    /// <summary>
+    /// CREATE TRIGGER must start a batch; EF's idempotent script wraps each migration in IF ... BEGIN ... END, so
+    /// the statement runs through EXEC, which gives it a batch of its own in both kinds of script.
+    /// </summary>
+    public static string InOwnBatch(string statement) => $"EXEC({Literal(statement)})";
+
+    /// <summary>Lists the installed capture triggers with their text, to compare with the policy.</summary>
+    public const string ListCaptureTriggers = """
+        SELECT t.[name], m.[definition] FROM sys.triggers AS t JOIN sys.sql_modules AS m ON m.[object_id] = t.[object_id]
+        WHERE t.[parent_class] = 1 AND t.[name] LIKE N'audit[_]capture[_]%'
+        """;
+
+    /// <summary>
+    /// The capture trigger of one table: one statement-level AFTER INSERT, UPDATE, DELETE trigger that writes a
+    /// pending row per changed row, set-based from <c>inserted</c> and <c>deleted</c>, tagged with the writer's
+    /// transaction (the column's default, CURRENT_TRANSACTION_ID()). Rows are paired by key: a row in both is an
+    /// update, a row only in <c>inserted</c> an insert, only in <c>deleted</c> a delete (so a MERGE, or an update
+    /// of a key, is recorded as what it did to each key). Updates that change no captured column write nothing;
+    /// in <see cref="AuditValueMode.ChangedOnly"/> mode the unchanged columns are removed with JSON_MODIFY.
+    /// String columns compare with a binary collation, so a change of case is a change. Needs SQL Server 2017+.
+    /// </summary>
+    public static KeyValuePair<string, string> CaptureTrigger(TableCapturePlan plan, AuditValueMode mode)
+    {
+        if (plan.KeyColumns.Count == 0)
+        {
+            throw new NotSupportedException($"Table {plan.Table} has no primary key: SQL Server capture pairs old and new rows by key.");
+        }
+
+        if (plan.Columns.FirstOrDefault(c => c.Name.Contains('.')) is { } dotted)
+        {
+            throw new NotSupportedException($"Column {plan.Table}.{dotted.Name} has a dot in its name, which FOR JSON PATH would read as nesting; rename it or exclude the table.");
+        }
+
+        var name = SqliteAuditSql.CaptureTriggerPrefix + plan.Table;
+        var schema = Quote(plan.Schema ?? "dbo");
+        var table = $"{schema}.{Quote(plan.Table)}";
+        var captured = plan.Columns.Where(c => c.Treatment != ColumnTreatment.Ignore).ToList();
+        var keys = plan.KeyColumns.Select(k => plan.Columns.First(c => c.Name == k)).ToList();
+        var literal = Literal(plan.Table);
+        var keyJoin = string.Join(" AND ", keys.Select(k => $"i.{Quote(k.Name)} = d.{Quote(k.Name)}"));
+        var insertInto = $"INSERT INTO {schema}.[{AuditStoreModel.PendingTable}] ([TableName], [Operation], [RecordKey], [OldValues], [NewValues], [ChangedColumns], [CapturedAtUtc])";
+
+        string Changed(int i) => $"ch.[c{i}] = 1";
+        var changedFlags = captured.Count == 0 ? "SELECT 0 AS [none]" :
+            "SELECT " + string.Join(", ", captured.Select((c, i) =>
+            {
+                var collate = c.IsText ? " COLLATE Latin1_General_BIN2" : "";
+                return $"CASE WHEN EXISTS (SELECT d.{Quote(c.Name)}{collate} INTERSECT SELECT i.{Quote(c.Name)}{collate}) THEN 0 ELSE 1 END AS [c{i}]";
+            }));
+
+        var oldRow = JsonObject(captured, "d", null);
+        var newRow = JsonObject(captured, "i", "d");
+        if (mode == AuditValueMode.ChangedOnly)
+        {
+            oldRow = RemoveUnchanged(oldRow, captured);
+            newRow = RemoveUnchanged(newRow, captured);
+        }
+
+        var changedColumns = captured.Count == 0 ? "N'[]'" :
+            "N'[' + STUFF(" + string.Join(" + ", captured.Select((c, i) => $"ISNULL(CASE WHEN {Changed(i)} THEN {Literal("," + JsonString(c.Name))} END, N'')")) + ", 1, 1, N'') + N']'";
+        var whenChanged = captured.Count == 0 ? "1 = 0" : string.Join(" OR ", captured.Select((_, i) => Changed(i)));
+
+        var sql = $"""
+            CREATE TRIGGER {schema}.{Quote(name)} ON {table} AFTER INSERT, UPDATE, DELETE AS
+            BEGIN
+                SET NOCOUNT ON;
+                IF NOT EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM deleted) RETURN;
+                DECLARE @now datetime2(7) = SYSUTCDATETIME();
+                {insertInto}
+                SELECT {literal}, N'update', {JsonObject(keys, "i", null)}, {oldRow}, {newRow}, {changedColumns}, @now
+                FROM inserted AS i JOIN deleted AS d ON {keyJoin}
+                CROSS APPLY ({changedFlags}) AS ch
+                WHERE {whenChanged}
+                ORDER BY {string.Join(", ", keys.Select(k => "i." + Quote(k.Name)))};
+                {insertInto}
+                SELECT {literal}, N'insert', {JsonObject(keys, "i", null)}, NULL, {JsonObject(captured, "i", null)}, NULL, @now
+                FROM inserted AS i WHERE NOT EXISTS (SELECT 1 FROM deleted AS d WHERE {keyJoin})
+                ORDER BY {string.Join(", ", keys.Select(k => "i." + Quote(k.Name)))};
+                {insertInto}
+                SELECT {literal}, N'delete', {JsonObject(keys, "d", null)}, {JsonObject(captured, "d", null)}, NULL, NULL, @now
+                FROM deleted AS d WHERE NOT EXISTS (SELECT 1 FROM inserted AS i WHERE {keyJoin})
+                ORDER BY {string.Join(", ", keys.Select(k => "d." + Quote(k.Name)))};
+            END
+            """;
+        return new(name, sql);
+    }
+
+    /// <summary>Removes the unchanged columns: JSON_MODIFY with NULL deletes a key in lax mode; the "~" path matches nothing.</summary>
+    private static string RemoveUnchanged(string json, IReadOnlyList<ColumnCapture> columns)
+    {
+        for (var i = 0; i < columns.Count; i++)
+        {
+            json = $"JSON_MODIFY({json}, CASE WHEN ch.[c{i}] = 1 THEN N'$.\"~\"' ELSE {Literal("$." + JsonString(columns[i].Name))} END, NULL)";
+        }
+
+        return json;
+    }
+
+    /// <summary>
+    /// A JSON object of the columns of row alias <paramref name="row"/>, nulls kept. A redacted column becomes a
+    /// placeholder (a distinct one when it changed against <paramref name="compareTo"/>); binary becomes lower hex,
+    /// as on SQLite.
+    /// </summary>
+    private static string JsonObject(IEnumerable<ColumnCapture> columns, string row, string? compareTo)
+    {
+        var sb = new StringBuilder("(SELECT ");
+        var first = true;
+        foreach (var c in columns)
+        {
+            if (!first)
+            {
+                sb.Append(", ");
+            }
+
+            first = false;
+            var col = $"{row}.{Quote(c.Name)}";
+            if (c.Treatment == ColumnTreatment.Redact)
+            {
+                var collate = c.IsText ? " COLLATE Latin1_General_BIN2" : "";
+                var placeholder = compareTo is null
+                    ? Literal(AuditRedaction.Placeholder)
+                    : $"CASE WHEN EXISTS (SELECT {compareTo}.{Quote(c.Name)}{collate} INTERSECT SELECT {col}{collate}) THEN {Literal(AuditRedaction.Placeholder)} ELSE {Literal(AuditRedaction.ChangedPlaceholder)} END";
+                sb.Append($"CASE WHEN {col} IS NULL THEN NULL ELSE {placeholder} END");
+            }
+            else if (c.IsBinary)
+            {
+                sb.Append($"LOWER(CONVERT(varchar(max), {col}, 2))");
+            }
+            else
+            {
+                sb.Append(col);
+            }
+
+            sb.Append(" AS ").Append(Quote(c.Name));
+        }
+
+        return sb.Append(" FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES)").ToString();
+    }
+
+    private static string JsonString(string name) => "\"" + name.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+
+    public static string Quote(string identifier) => "[" + identifier.Replace("]", "]]") + "]";
+
+    public static string Literal(string value) => "N'" + value.Replace("'", "''") + "'";
 }

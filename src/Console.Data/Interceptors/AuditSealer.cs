@@ -61,6 +61,11 @@ public sealed class AuditSealer(TimeProvider time)
     /// <summary>Never-block mode: takes this transaction's own captured rows out of the database, for the spool.</summary>
     public static List<SpooledRow> TakeOwnRows(DbConnection connection, DbTransaction transaction, long watermark)
     {
+        if (connection is not SqliteConnection)
+        {
+            return SqlServerAuditSealer.TakeOwnRows(connection, transaction);
+        }
+
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = TakeOursSql;
@@ -105,8 +110,17 @@ public sealed class AuditSealer(TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// SQLite: the highest pending id before this transaction's first write; rows at or below it were left by
+    /// writers outside the app. SQL Server tags pending rows with their transaction instead, so it needs none.
+    /// </summary>
     public static long ReadWatermark(DbConnection connection, DbTransaction transaction)
     {
+        if (connection is not SqliteConnection)
+        {
+            return 0;
+        }
+
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """SELECT coalesce(max("Id"), 0) FROM "AuditPending" """;
@@ -118,7 +132,7 @@ public sealed class AuditSealer(TimeProvider time)
     {
         if (connection is not SqliteConnection { Handle: { } handle })
         {
-            throw new NotSupportedException("Sealing is implemented for SQLite only; SQL Server capture is not built yet (README, Status).");
+            return SqlServerAuditSealer.Seal(connection, transaction, watermark == SealEverythingAsOutOfBand, context, transactionId, time.GetUtcNow().UtcDateTime);
         }
 
         long seq;
@@ -133,9 +147,9 @@ public sealed class AuditSealer(TimeProvider time)
             reader.NextResult();
             while (reader.Read())
             {
-                rows.Add(new PendingRow(
-                    reader.GetInt64(0), Str(reader, 1), reader.GetString(2), Str(reader, 3), Str(reader, 4), Str(reader, 5), Str(reader, 6),
-                    Str(reader, 7), Str(reader, 8), Str(reader, 9), Str(reader, 10), Str(reader, 11), Str(reader, 12), reader.GetString(13)));
+                rows.Add(new PendingRow(reader.GetInt64(0), new SpooledRow(
+                    Str(reader, 1), reader.GetString(2), Str(reader, 3), Str(reader, 4), Str(reader, 5), Str(reader, 6),
+                    Str(reader, 7), Str(reader, 8), Str(reader, 9), Str(reader, 10), Str(reader, 11), Str(reader, 12), reader.GetString(13))));
             }
         }
 
@@ -163,7 +177,7 @@ public sealed class AuditSealer(TimeProvider time)
         {
             foreach (var row in rows)
             {
-                var e = HashChain.Seal(ToEntry(row, row.Id > watermark ? context : null, transactionId, now), ++seq, previous);
+                var e = HashChain.Seal(ToEntry(row.Row, row.Id > watermark ? context : null, transactionId, now), ++seq, previous);
                 previous = e.RowHash;
                 raw.sqlite3_bind_int64(statement, 1, e.Seq);
                 raw.sqlite3_bind_int64(statement, 2, e.Version);
@@ -212,7 +226,8 @@ public sealed class AuditSealer(TimeProvider time)
         }
     }
 
-    private static AuditEntry ToEntry(PendingRow row, AuditContext? context, string transactionId, DateTime now)
+    /// <summary>An entry before sealing: out-of-band with the actor unknown when there is no context.</summary>
+    internal static AuditEntry ToEntry(SpooledRow row, AuditContext? context, string transactionId, DateTime now)
     {
         if (context is null)
         {
@@ -242,7 +257,5 @@ public sealed class AuditSealer(TimeProvider time)
 
     private static string? Str(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
-    private sealed record PendingRow(
-        long Id, string? TableName, string Operation, string? RecordKey, string? OldValues, string? NewValues, string? ChangedColumns,
-        string? EventName, string? Target, string? Metadata, string? Tenant, string? ActorId, string? ActorName, string CapturedAtUtc);
+    private sealed record PendingRow(long Id, SpooledRow Row);
 }

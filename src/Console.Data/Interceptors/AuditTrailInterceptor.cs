@@ -315,17 +315,18 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor,
 
         // Never-block: a failed seal is undone to the savepoint, and this transaction's captured rows go to the
         // durable spool before the change commits. Only if the spool cannot be written either does the change fail.
-        Execute(connection, transaction, "SAVEPOINT cc_seal");
+        transaction.Save(SealSavepoint);
         try
         {
             sealer.Seal(connection, transaction, state.Watermark, context, state.TransactionId);
-            Execute(connection, transaction, "RELEASE cc_seal");
+            transaction.Release(SealSavepoint);
         }
         catch (Exception sealError)
         {
             try
             {
-                Execute(connection, transaction, "ROLLBACK TO cc_seal; RELEASE cc_seal;");
+                transaction.Rollback(SealSavepoint);
+                transaction.Release(SealSavepoint);
                 var rows = AuditSealer.TakeOwnRows(connection, transaction, state.Watermark);
                 spool.Append(new SpoolRecord(state.TransactionId, sealer.UtcNow, context, rows, sealError.Message));
             }
@@ -338,13 +339,7 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor,
         }
     }
 
-    private static void Execute(DbConnection connection, DbTransaction transaction, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private const string SealSavepoint = "cc_seal";
 
     internal static bool IsWrite(string sql)
     {
@@ -355,6 +350,19 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor,
             if (span.StartsWith("--"))
             {
                 var end = span.IndexOf('\n');
+                if (end < 0)
+                {
+                    return false;
+                }
+
+                span = span[(end + 1)..];
+                continue;
+            }
+
+            // SQL Server batches from EF open with SET options and table variables before the write itself.
+            if (StartsWithWord(span, "SET") || StartsWithWord(span, "DECLARE"))
+            {
+                var end = span.IndexOf(';');
                 if (end < 0)
                 {
                     return false;

@@ -498,8 +498,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                 unique: true);
 
             // The audit store is append-only in the database itself, not only in the app.
-            migrationBuilder.Sql(SqlServerAuditSql.RefuseUpdateTrigger);
-            migrationBuilder.Sql(SqlServerAuditSql.RefuseDeleteTrigger);
+            migrationBuilder.Sql(SqlServerAuditSql.InOwnBatch(SqlServerAuditSql.RefuseUpdateTrigger));
+            migrationBuilder.Sql(SqlServerAuditSql.InOwnBatch(SqlServerAuditSql.RefuseDeleteTrigger));
         }
 
         /// <inheritdoc />

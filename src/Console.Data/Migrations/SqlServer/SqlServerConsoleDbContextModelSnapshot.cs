@@ -191,7 +191,14 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                         .HasMaxLength(100)
                         .HasColumnType("nvarchar(100)");
 
+                    b.Property<long>("TxId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasDefaultValueSql("CURRENT_TRANSACTION_ID()");
+
                     b.HasKey("Id");
+
+                    b.HasIndex("TxId");
 
                     b.ToTable("AuditPending", (string)null);
                 });
@@ -237,6 +244,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                         .IsUnique();
 
                     b.ToTable("Accounts");
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.AccountSignatory", b =>
@@ -260,6 +269,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasIndex("CustomerId");
 
                     b.ToTable("AccountSignatories");
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.ConsoleUser", b =>
@@ -330,6 +341,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                         .HasFilter("[NormalizedUserName] IS NOT NULL");
 
                     b.ToTable("AspNetUsers", (string)null);
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.Customer", b =>
@@ -398,6 +411,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasIndex("Email");
 
                     b.ToTable("Customers");
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.Document", b =>
@@ -432,7 +447,9 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
 
                     b.HasDiscriminator<string>("Kind").HasValue("Document");
 
-                    b.UseTphMappingStrategy();
+                    b
+                        .UseTphMappingStrategy()
+                        .HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.Payment", b =>
@@ -481,6 +498,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasIndex("AccountId");
 
                     b.ToTable("Payments");
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.Tag", b =>
@@ -502,6 +521,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                         .IsUnique();
 
                     b.ToTable("Tags");
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.UserPreference", b =>
@@ -517,6 +538,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasKey("UserId");
 
                     b.ToTable("UserPreferences");
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("CustomerTag", b =>
@@ -532,6 +555,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasIndex("TagsId");
 
                     b.ToTable("CustomerTags", (string)null);
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>
@@ -559,6 +584,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                         .HasFilter("[NormalizedName] IS NOT NULL");
 
                     b.ToTable("AspNetRoles", (string)null);
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRoleClaim<string>", b =>
@@ -584,6 +611,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasIndex("RoleId");
 
                     b.ToTable("AspNetRoleClaims", (string)null);
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserClaim<string>", b =>
@@ -609,6 +638,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasIndex("UserId");
 
                     b.ToTable("AspNetUserClaims", (string)null);
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserLogin<string>", b =>
@@ -631,6 +662,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasIndex("UserId");
 
                     b.ToTable("AspNetUserLogins", (string)null);
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserRole<string>", b =>
@@ -646,6 +679,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasIndex("RoleId");
 
                     b.ToTable("AspNetUserRoles", (string)null);
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserToken<string>", b =>
@@ -665,6 +700,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasKey("UserId", "LoginProvider", "Name");
 
                     b.ToTable("AspNetUserTokens", (string)null);
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.Contract", b =>
@@ -679,6 +716,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                         .HasColumnType("date");
 
                     b.HasDiscriminator().HasValue("Contract");
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.KycDocument", b =>
@@ -694,6 +733,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                         .HasColumnType("date");
 
                     b.HasDiscriminator().HasValue("Kyc");
+
+                    b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.Account", b =>

@@ -1,0 +1,169 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Core.Chain;
+
+namespace ComplianceConsole.Data.Interceptors;
+
+/// <summary>
+/// Sealing on SQL Server, which unlike SQLite has concurrent writers.
+///
+/// - Each capture trigger tags its pending rows with the writer's transaction (CURRENT_TRANSACTION_ID()), so a
+///   sealer takes its own rows, not a neighbour's.
+/// - An exclusive application lock held to the end of the transaction (sp_getapplock, owner Transaction) lets
+///   one sealer at a time read the chain head and append: seq order is the order of the sealing commits, and the
+///   head cannot move under us.
+/// - Rows from writers outside the app are already committed and unlocked: the sealer takes them too, first, as
+///   out-of-band. Rows of app transactions still in flight are locked by their writer and skipped (READPAST);
+///   their own sealer takes them. AuditPending has lock escalation disabled so READPAST never meets a table lock.
+/// </summary>
+internal static class SqlServerAuditSealer
+{
+    public const string ChainLock = "ComplianceConsole.AuditChain";
+
+    private const string PendingColumns = """
+        DELETED.[Id], DELETED.[TableName], DELETED.[Operation], DELETED.[RecordKey], DELETED.[OldValues], DELETED.[NewValues],
+        DELETED.[ChangedColumns], DELETED.[EventName], DELETED.[Target], DELETED.[Metadata], DELETED.[Tenant], DELETED.[ActorId],
+        DELETED.[ActorName], DELETED.[CapturedAtUtc], DELETED.[TxId]
+        """;
+
+    internal static readonly string ReadSql = $"""
+        DECLARE @lock int;
+        EXEC @lock = sp_getapplock @Resource = N'{ChainLock}', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 30000;
+        IF @lock < 0 THROW 51010, 'Timed out after 30 s waiting for the audit chain lock (sp_getapplock); nothing was committed.', 1;
+        SELECT CURRENT_TRANSACTION_ID();
+        SELECT TOP (1) [Seq], [RowHash] FROM [AuditEntries] ORDER BY [Seq] DESC;
+        DELETE FROM [AuditPending] WITH (READPAST, ROWLOCK) OUTPUT {PendingColumns};
+        """;
+
+    internal static readonly string TakeOwnSql = $"""
+        DELETE FROM [AuditPending] OUTPUT {PendingColumns} WHERE [TxId] = CURRENT_TRANSACTION_ID();
+        """;
+
+    private static readonly string[] EntryColumns =
+    [
+        "Seq", "Version", "OccurredAtUtc", "Operation", "EventName", "TableName", "RecordKey", "OldValues", "NewValues",
+        "ChangedColumns", "ActorId", "ActorName", "ActorRoles", "Origin", "OutOfBand", "CorrelationId", "TransactionId",
+        "IpAddress", "UserAgent", "Tenant", "Target", "Metadata", "PayloadHash", "RowHash",
+    ];
+
+    // 24 parameters a row; SQL Server allows 2,100 parameters a command.
+    private const int RowsPerInsert = 80;
+
+    public static int Seal(DbConnection connection, DbTransaction transaction, bool allOutOfBand, AuditContext context, string transactionId, DateTime now)
+    {
+        long seq;
+        string previous;
+        long currentTransaction;
+        var rows = new List<(bool Own, long Id, AuditEntry Entry)>();
+        using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = ReadSql;
+            using var reader = read.ExecuteReader();
+            reader.Read();
+            currentTransaction = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
+            reader.NextResult();
+            (seq, previous) = reader.Read() ? (reader.GetInt64(0), reader.GetString(1)) : (ChainStart.Genesis.FirstSeq - 1, ChainStart.Genesis.PreviousRowHash);
+            reader.NextResult();
+            while (reader.Read())
+            {
+                var row = ReadRow(reader);
+                var own = !allOutOfBand && !reader.IsDBNull(14) && reader.GetInt64(14) == currentTransaction;
+                rows.Add((own, reader.GetInt64(0), AuditSealer.ToEntry(row, own ? context : null, transactionId, now)));
+            }
+        }
+
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        // Committed out-of-band rows first, in capture order, then this transaction's own.
+        rows.Sort((a, b) => a.Own != b.Own ? a.Own.CompareTo(b.Own) : a.Id.CompareTo(b.Id));
+        var sealedEntries = new List<AuditEntry>(rows.Count);
+        foreach (var (_, _, entry) in rows)
+        {
+            var e = HashChain.Seal(entry, ++seq, previous);
+            previous = e.RowHash;
+            sealedEntries.Add(e);
+        }
+
+        foreach (var chunk in sealedEntries.Chunk(RowsPerInsert))
+        {
+            Insert(connection, transaction, chunk);
+        }
+
+        return rows.Count;
+    }
+
+    public static List<SpooledRow> TakeOwnRows(DbConnection connection, DbTransaction transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = TakeOwnSql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<(long Id, SpooledRow Row)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetInt64(0), ReadRow(reader)));
+        }
+
+        return rows.OrderBy(r => r.Id).Select(r => r.Row).ToList();
+    }
+
+    private static SpooledRow ReadRow(DbDataReader reader) => new(
+        Str(reader, 1), reader.GetString(2), Str(reader, 3), Str(reader, 4), Str(reader, 5), Str(reader, 6), Str(reader, 7), Str(reader, 8),
+        Str(reader, 9), Str(reader, 10), Str(reader, 11), Str(reader, 12),
+        DateTime.SpecifyKind(reader.GetDateTime(13), DateTimeKind.Utc).ToString(AuditSealer.SqliteDateFormat, CultureInfo.InvariantCulture));
+
+    /// <summary>One multi-row INSERT for <paramref name="rows"/> entries; parameter @p{row}_{column}.</summary>
+    internal static string InsertSql(int rows)
+    {
+        var sql = new StringBuilder("INSERT INTO [AuditEntries] (").AppendJoin(", ", EntryColumns.Select(c => $"[{c}]")).Append(") VALUES ");
+        for (var r = 0; r < rows; r++)
+        {
+            sql.Append(r == 0 ? "(" : ", (").AppendJoin(", ", EntryColumns.Select((_, c) => $"@p{r}_{c}")).Append(')');
+        }
+
+        return sql.ToString();
+    }
+
+    private static void Insert(DbConnection connection, DbTransaction transaction, AuditEntry[] entries)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = InsertSql(entries.Length);
+        for (var r = 0; r < entries.Length; r++)
+        {
+            var e = entries[r];
+            object?[] values =
+            [
+                e.Seq, e.Version, e.OccurredAtUtc, e.Operation, e.EventName, e.TableName, e.RecordKey, e.OldValues, e.NewValues,
+                e.ChangedColumns, e.ActorId, e.ActorName, e.ActorRoles, e.Origin, e.OutOfBand, e.CorrelationId, e.TransactionId,
+                e.IpAddress, e.UserAgent, e.Tenant, e.Target, e.Metadata, e.PayloadHash, e.RowHash,
+            ];
+            for (var c = 0; c < values.Length; c++)
+            {
+                var p = command.CreateParameter();
+                p.ParameterName = $"@p{r}_{c}";
+                p.DbType = c switch
+                {
+                    0 => DbType.Int64,
+                    1 => DbType.Int32,
+                    2 => DbType.DateTime2,
+                    14 => DbType.Boolean,
+                    _ => DbType.String,
+                };
+                p.Value = values[c] ?? DBNull.Value;
+                command.Parameters.Add(p);
+            }
+        }
+
+        command.ExecuteNonQuery();
+    }
+
+    private static string? Str(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+}

@@ -1,0 +1,92 @@
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data.Capture;
+using ComplianceConsole.Data.Interceptors;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.SqlServer.TransactSql.ScriptDom;
+
+namespace ComplianceConsole.Data.Tests;
+
+/// <summary>
+/// What can be proved about SQL Server without one: the migration script and every statement the capture engine
+/// sends are valid T-SQL (Microsoft's own parser, ScriptDom) and say what they must. The same engine runs against a
+/// real server in <see cref="SqlServerCaptureTests"/> when one is configured.
+/// </summary>
+public sealed class SqlServerScriptTests
+{
+    private static void AssertParses(string sql)
+    {
+        new TSql160Parser(initialQuotedIdentifiers: true).Parse(new StringReader(sql), out var errors);
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Select(e => $"line {e.Line}: {e.Message}")) + "\n---\n" + sql);
+    }
+
+    private static AuditPolicySnapshot ConsolePolicy(AuditOptions options)
+    {
+        using var db = new SqlServerDesignTimeFactory().CreateDbContext([]);
+        return AuditPolicyResolver.Resolve(db.Model, options);
+    }
+
+    [Fact]
+    public void The_sql_server_migration_script_creates_the_audit_store_and_its_append_only_guards()
+    {
+        using var db = new SqlServerDesignTimeFactory().CreateDbContext([]);
+        var script = db.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent);
+        Assert.Contains("CREATE TABLE [AuditEntries]", script);
+        Assert.Contains("[RowHash] nchar(64) NOT NULL", script);
+        Assert.Contains("INSTEAD OF UPDATE", script);
+        Assert.Contains("INSTEAD OF DELETE", script);
+        Assert.Contains("CREATE INDEX [IX_AuditEntries_TableName_RecordKey]", script);
+        Assert.Contains("DEFAULT (CURRENT_TRANSACTION_ID())", script); // pending rows know their writer's transaction
+        AssertParses(script);
+    }
+
+    [Theory]
+    [InlineData(AuditValueMode.ChangedOnly)]
+    [InlineData(AuditValueMode.FullRecord)]
+    public void Every_audited_table_gets_a_capture_trigger_that_parses(AuditValueMode mode)
+    {
+        var policy = ConsolePolicy(new AuditOptions { Mode = mode });
+        var triggers = policy.Tables.Select(t => SqlServerAuditSql.CaptureTrigger(t, mode)).ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(policy.Tables.Select(t => "audit_capture_" + t.Table).Order(), triggers.Keys.Order());
+        Assert.DoesNotContain("audit_capture_UserPreferences", triggers.Keys); // excluded
+        Assert.DoesNotContain("audit_capture_AuditEntries", triggers.Keys);
+        foreach (var sql in triggers.Values)
+        {
+            AssertParses(sql);
+            Assert.Contains("AFTER INSERT, UPDATE, DELETE", sql);
+        }
+
+        var customers = triggers["audit_capture_Customers"];
+        Assert.Contains("[dbo].[Customers]", customers);
+        Assert.DoesNotContain("[LastViewedAt]", customers); // ignored: neither captured nor compared
+        Assert.Contains("CASE WHEN i.[TaxId] IS NULL THEN NULL", customers); // redacted inside the trigger
+        Assert.DoesNotContain("i.[TaxId] AS", customers.Replace("i.[TaxId] IS", "")); // never the raw value
+        Assert.Contains("i.[Name] COLLATE Latin1_General_BIN2", customers); // a change of case is a change
+        Assert.Contains("LOWER(CONVERT(varchar(max), i.[ContentHash], 2))", triggers["audit_capture_Documents"]); // binary as hex, as on SQLite
+        Assert.Contains("i.[AccountId] = d.[AccountId] AND i.[CustomerId] = d.[CustomerId]", triggers["audit_capture_AccountSignatories"]); // composite key pairs rows
+        Assert.Equal(mode == AuditValueMode.ChangedOnly, customers.Contains("JSON_MODIFY"));
+    }
+
+    [Fact]
+    public void The_sealer_statements_parse()
+    {
+        AssertParses(SqlServerAuditSealer.ReadSql);
+        AssertParses(SqlServerAuditSealer.TakeOwnSql);
+        AssertParses(SqlServerAuditSealer.InsertSql(80));
+        AssertParses(SqlServerAuditSql.ListCaptureTriggers);
+        Assert.Contains("sp_getapplock", SqlServerAuditSealer.ReadSql);
+        Assert.Contains("READPAST", SqlServerAuditSealer.ReadSql);
+        Assert.Contains("WHERE [TxId] = CURRENT_TRANSACTION_ID()", SqlServerAuditSealer.TakeOwnSql);
+        Assert.Equal(80 * 24, SqlServerAuditSealer.InsertSql(80).Count(c => c == '@')); // under SQL Server's 2,100 parameters
+    }
+
+    [Fact]
+    public void The_model_tells_ef_that_audited_tables_have_triggers()
+    {
+        using var db = new SqlServerDesignTimeFactory().CreateDbContext([]);
+        var customer = db.Model.FindEntityType(typeof(Domain.Customer))!;
+        Assert.False(customer.IsSqlOutputClauseUsed()); // EF's bare OUTPUT clause fails on a table with triggers
+        Assert.True(db.Model.FindEntityType(typeof(AuditEntry))!.IsSqlOutputClauseUsed());
+    }
+}
