@@ -47,8 +47,8 @@ public static class SqlServerAuditSql
     /// transaction (the column's default, CURRENT_TRANSACTION_ID()). Rows are paired by key: a row in both is an
     /// update, a row only in <c>inserted</c> an insert, only in <c>deleted</c> a delete (so a MERGE, or an update
     /// of a key, is recorded as what it did to each key). Updates that change no captured column write nothing;
-    /// in <see cref="AuditValueMode.ChangedOnly"/> mode the unchanged columns are removed with JSON_MODIFY.
-    /// String columns compare with a binary collation, so a change of case is a change. Needs SQL Server 2017+.
+    /// in <see cref="AuditValueMode.ChangedOnly"/> mode only the changed columns are kept.
+    /// String columns compare with a binary collation, so a change of case is a change. Needs SQL Server 2016+.
     /// </summary>
     public static KeyValuePair<string, string> CaptureTrigger(TableCapturePlan plan, AuditValueMode mode)
     {
@@ -79,12 +79,20 @@ public static class SqlServerAuditSql
                 return $"CASE WHEN EXISTS (SELECT d.{Quote(c.Name)}{collate} INTERSECT SELECT i.{Quote(c.Name)}{collate}) THEN 0 ELSE 1 END AS [c{i}]";
             }));
 
+        // Full record: one FOR JSON object per side. Changed only: each column's "key":value fragment is made once
+        // (a one-column FOR JSON object without its braces, so types and nulls come out exactly as in a whole
+        // object) and the changed ones are joined; only literal SQL, valid from SQL Server 2016.
         var oldRow = JsonObject(captured, "d", null);
         var newRow = JsonObject(captured, "i", "d");
-        if (mode == AuditValueMode.ChangedOnly)
+        var fragments = "";
+        if (mode == AuditValueMode.ChangedOnly && captured.Count > 0)
         {
-            oldRow = RemoveUnchanged(oldRow, captured);
-            newRow = RemoveUnchanged(newRow, captured);
+            fragments = "CROSS APPLY (SELECT " + string.Join(", ", captured.Select((c, i) =>
+                $"{JsonObject([c], "d", null)} AS [o{i}], {JsonObject([c], "i", "d")} AS [n{i}]")) + ") AS f";
+            string Join(char side) => "N'{' + STUFF(" + string.Join(" + ", captured.Select((_, i) =>
+                $"ISNULL(CASE WHEN {Changed(i)} THEN N',' + SUBSTRING(f.[{side}{i}], 2, LEN(f.[{side}{i}]) - 2) END, N'')")) + ", 1, 1, N'') + N'}'";
+            oldRow = Join('o');
+            newRow = Join('n');
         }
 
         var changedColumns = captured.Count == 0 ? "N'[]'" :
@@ -101,6 +109,7 @@ public static class SqlServerAuditSql
                 SELECT {literal}, N'update', {JsonObject(keys, "i", null)}, {oldRow}, {newRow}, {changedColumns}, @now
                 FROM inserted AS i JOIN deleted AS d ON {keyJoin}
                 CROSS APPLY ({changedFlags}) AS ch
+                {fragments}
                 WHERE {whenChanged}
                 ORDER BY {string.Join(", ", keys.Select(k => "i." + Quote(k.Name)))};
                 {insertInto}
@@ -114,17 +123,6 @@ public static class SqlServerAuditSql
             END
             """;
         return new(name, sql);
-    }
-
-    /// <summary>Removes the unchanged columns: JSON_MODIFY with NULL deletes a key in lax mode; the "~" path matches nothing.</summary>
-    private static string RemoveUnchanged(string json, IReadOnlyList<ColumnCapture> columns)
-    {
-        for (var i = 0; i < columns.Count; i++)
-        {
-            json = $"JSON_MODIFY({json}, CASE WHEN ch.[c{i}] = 1 THEN N'$.\"~\"' ELSE {Literal("$." + JsonString(columns[i].Name))} END, NULL)";
-        }
-
-        return json;
     }
 
     /// <summary>
