@@ -175,6 +175,8 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     [InlineData("/accounts", "Accounts", "accounts")]
     [InlineData("/payments", "Payments", "payments")]
     [InlineData("/payments/1", "Payment #1", "payment-edit")]
+    [InlineData("/documents", "Documents", "documents")]
+    [InlineData("/documents/new?customer=1", "New document", "document-new")]
     [InlineData("/audit", "Audit log", "audit-log")]
     [InlineData("/audit/policy", "Capture policy in force", "capture-policy")]
     [InlineData("/admin/users", "Users and roles", "users")]

@@ -24,3 +24,10 @@ public class Contract : Document
     public DateOnly SignedOn { get; set; }
     public decimal? ContractValue { get; set; }
 }
+
+/// <summary>The kinds of document as the console names them.</summary>
+public static class DocumentKinds
+{
+    public const string Kyc = "KYC";
+    public const string Contract = "Contract";
+}
