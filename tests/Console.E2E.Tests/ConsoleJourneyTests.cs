@@ -175,6 +175,7 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     [InlineData("/accounts", "Accounts", "accounts")]
     [InlineData("/payments", "Payments", "payments")]
     [InlineData("/payments/1", "Payment #1", "payment-edit")]
+    [InlineData("/accounts/new?customer=1", "Open account", "account-new")]
     [InlineData("/documents", "Documents", "documents")]
     [InlineData("/documents/new?customer=1", "New document", "document-new")]
     [InlineData("/audit", "Audit log", "audit-log")]
@@ -188,5 +189,18 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
         await Assertions.Expect(page.Locator("[data-testid=blazor-error]")).ToBeHiddenAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, shot + ".png") });
+    }
+
+    [Fact]
+    public async Task An_operator_opens_an_existing_account_from_the_list_and_sees_its_signatories()
+    {
+        var page = await server.SignInAsync("oscar.operator@console.local", "/accounts");
+        await ConsoleServer.WaitForCircuitAsync(page);
+        var first = page.Locator("[data-testid=account-grid] a[href^='/accounts/']").First;
+        var iban = (await first.TextContentAsync())!.Trim();
+        await first.ClickAsync();
+        await Assertions.Expect(page.Locator("h4")).ToContainTextAsync("Account " + iban);
+        await Assertions.Expect(page.Locator("[data-testid=signatories]")).ToContainTextAsync("Owner");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "account-edit.png") });
     }
 }
