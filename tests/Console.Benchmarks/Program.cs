@@ -21,6 +21,12 @@ if (args[0] == "floor")
     return 0;
 }
 
+if (args[0] == "profile" && args.Length > 1 && args[1] == "single")
+{
+    await CaptureBenchmark.ProfileSingleAsync();
+    return 0;
+}
+
 if (args[0] == "profile")
 {
     await CaptureBenchmark.ProfileBulkAsync();
@@ -160,17 +166,86 @@ internal static class CaptureBenchmark
                 }
             }
 
+            // (a): the update with a trigger that writes the finished, indexed entry straight into AuditEntries:
+            // no pending row, no sealing, no hashing, no transaction of the app's own.
+            var single = await PrepareAsync(Path.Combine(dir.FullName, "single.db"), capture: false);
+            await using (var db = ConsoleDbContextFactory.Create(single))
+            {
+                await db.Database.ExecuteSqlRawAsync("""
+                    CREATE TRIGGER floor_payment_update AFTER UPDATE ON "Payments" BEGIN
+                    INSERT INTO "AuditEntries" ("Seq", "Version", "OccurredAtUtc", "Operation", "TableName", "RecordKey", "OldValues", "NewValues",
+                        "ChangedColumns", "ActorId", "ActorName", "ActorRoles", "Origin", "OutOfBand", "CorrelationId", "TransactionId", "PayloadHash", "RowHash")
+                    VALUES ((SELECT coalesce(max("Seq"), 0) + 1 FROM "AuditEntries"), 1, strftime('%Y-%m-%d %H:%M:%f', 'now'), 'update', 'Payments',
+                        json_object('Id', NEW."Id"), json_object('Reference', OLD."Reference"), json_object('Reference', NEW."Reference"), '["Reference"]',
+                        'bench', 'bench@example.test', 'Operator', 'bench', 0, 'bench', '0123456789abcdef0123456789abcdef', hex(randomblob(32)), hex(randomblob(32)));
+                    END
+                    """);
+            }
+
+            var singlePlain = new List<double>();
+            var singleFloor = new List<double>();
+            for (var round = 0; round <= rounds; round++)
+            {
+                var p = await SingleUpdateAsync(() => ConsoleDbContextFactory.Create(plain), 1000 + round);
+                var f = await SingleUpdateAsync(() => ConsoleDbContextFactory.Create(single), 1000 + round);
+                if (round > 0)
+                {
+                    singlePlain.Add(p);
+                    singleFloor.Add(f);
+                }
+            }
+
+            var (sp, sf) = (Median(singlePlain), Median(singleFloor));
+            Console.WriteLine($"single update alone: {sp:F3} ms; with a trigger writing the indexed entry directly: {sf:F3} ms ({sf / sp:F2}x)");
+
             var (a, b, c) = (Median(plainTimes), Median(floorTimes), Median(bareTimes));
             Console.WriteLine($"bulk update of {BulkRows:N0} rows alone: {a:F2} ms");
             Console.WriteLine($"  + one entry per row, written set-based by SQLite, with the 5 read-side indexes: {b:F2} ms ({b / a:F2}x)");
             Console.WriteLine($"  + the same entries without the read-side indexes: {c:F2} ms ({c / a:F2}x)");
-            Console.WriteLine($"floor: bulk-update {b / a:F2}x (indexed), {c / a:F2}x (no read-side indexes)");
+            Console.WriteLine($"floor: single-update {sf / sp:F2}x, bulk-update {b / a:F2}x (indexed), {c / a:F2}x (no read-side indexes)");
         }
         finally
         {
             SqliteConnection.ClearAllPools();
             dir.Delete(recursive: true);
         }
+    }
+
+    /// <summary>Splits the single update: no capture; the interceptor only (no triggers); the triggers only (no sealing); both.</summary>
+    public static async Task ProfileSingleAsync()
+    {
+        var dir = Directory.CreateTempSubdirectory("cc-bench-");
+        var audited = await PrepareAsync(Path.Combine(dir.FullName, "audited.db"), capture: true);
+        var plain = await PrepareAsync(Path.Combine(dir.FullName, "plain.db"), capture: false);
+        var accessor = new AuditContextAccessor(new AuditContext(new AuditActor("bench", "bench@example.test", ["Operator"]), "bench", "bench"));
+        var variants = new (string Name, Func<ConsoleDbContext> Create)[]
+        {
+            ("no capture", () => ConsoleDbContextFactory.Create(plain)),
+            ("no capture, own transaction", () => ConsoleDbContextFactory.Create(plain, b => b.AddInterceptors(new OwnTransaction()))),
+            ("interceptor, no triggers", () => ConsoleDbContextFactory.Create(plain, b => b.UseAuditTrail(accessor))),
+            ("triggers, no sealing", () => ConsoleDbContextFactory.Create(audited)),
+            ("both (the console)", () => ConsoleDbContextFactory.Create(audited, b => b.UseAuditTrail(accessor))),
+        };
+        var times = variants.Select(_ => new List<double>()).ToList();
+        for (var round = 0; round < 12; round++)
+        {
+            for (var v = 0; v < variants.Length; v++)
+            {
+                var t = await SingleUpdateAsync(variants[v].Create, round * 100 + v); // a new value for every variant: SQLite writes nothing for an unchanged row
+                if (round > 0)
+                {
+                    times[v].Add(t);
+                }
+            }
+        }
+
+        for (var v = 0; v < variants.Length; v++)
+        {
+            Console.WriteLine($"{variants[v].Name,-28} {Median(times[v]):F3} ms per SaveChanges");
+        }
+
+        SqliteConnection.ClearAllPools();
+        dir.Delete(recursive: true);
     }
 
     /// <summary>The batch insert with capture triggers but without sealing, against no triggers at all.</summary>
@@ -298,5 +373,26 @@ internal static class CaptureBenchmark
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}
+
+/// <summary>Profiling only: gives every SaveChanges an explicit transaction, as the audit interceptor does, and nothing else.</summary>
+internal sealed class OwnTransaction : Microsoft.EntityFrameworkCore.Diagnostics.SaveChangesInterceptor
+{
+    public override async ValueTask<Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int>> SavingChangesAsync(
+        Microsoft.EntityFrameworkCore.Diagnostics.DbContextEventData eventData, Microsoft.EntityFrameworkCore.Diagnostics.InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        if (eventData.Context!.Database.CurrentTransaction is null)
+        {
+            await eventData.Context.Database.BeginTransactionAsync(cancellationToken);
+        }
+
+        return result;
+    }
+
+    public override async ValueTask<int> SavedChangesAsync(Microsoft.EntityFrameworkCore.Diagnostics.SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        await eventData.Context!.Database.CommitTransactionAsync(cancellationToken);
+        return result;
     }
 }
