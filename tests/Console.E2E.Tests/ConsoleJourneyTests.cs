@@ -177,6 +177,7 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     [InlineData("/payments/1", "Payment #1", "payment-edit")]
     [InlineData("/accounts/new?customer=1", "Open account", "account-new")]
     [InlineData("/documents", "Documents", "documents")]
+    [InlineData("/tags", "Tags", "tags")]
     [InlineData("/documents/new?customer=1", "New document", "document-new")]
     [InlineData("/audit", "Audit log", "audit-log")]
     [InlineData("/audit/policy", "Capture policy in force", "capture-policy")]

@@ -69,15 +69,25 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor,
 
     private void BeginSaveTransaction(DbContext? context)
     {
-        if (context is null || context.Database.CurrentTransaction is not null || System.Transactions.Transaction.Current is not null)
+        if (context is null || System.Transactions.Transaction.Current is not null)
         {
             return;
         }
 
-        var transaction = context.Database.BeginTransaction();
-        var savepoints = context.Database.AutoSavepointsEnabled;
-        context.Database.AutoSavepointsEnabled = false; // the whole transaction is ours: a savepoint would only cost two round trips
-        _saveTransactions.AddOrUpdate(context, new SaveTransaction(transaction, savepoints));
+        if (context.Database.CurrentTransaction is null)
+        {
+            var transaction = context.Database.BeginTransaction();
+            var savepoints = context.Database.AutoSavepointsEnabled;
+            context.Database.AutoSavepointsEnabled = false; // the whole transaction is ours: a savepoint would only cost two round trips
+            _saveTransactions.AddOrUpdate(context, new SaveTransaction(transaction, savepoints));
+        }
+
+        // SQL Server needs no watermark, so a SaveChanges transaction is marked for sealing up front, whatever
+        // the text of EF's batches (SQLite reads its watermark before the first write, in BeforeWrite).
+        if (!context.Database.IsSqlite() && context.Database.CurrentTransaction?.GetDbTransaction() is { } current)
+        {
+            _transactions.GetValue(current, _ => new TransactionState(0));
+        }
     }
 
     private void EndSaveTransaction(DbContext? context, bool commit)
