@@ -7,17 +7,27 @@ using ComplianceConsole.Web.Setup;
 using Microsoft.Extensions.FileProviders;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddConsoleData(builder.Configuration, builder.Environment.ContentRootPath);
-builder.Services.AddConsoleWeb(builder.Configuration);
-builder.Services.AddSingleton<DemoSeeder>();
-
-var app = builder.Build();
-if (ConsoleCommands.IsCommand(args))
+WebApplication app;
+try
 {
-    return await ConsoleCommands.RunAsync(app, args);
-}
+    builder.Services.AddConsoleData(builder.Configuration, builder.Environment.ContentRootPath);
+    builder.Services.AddConsoleWeb(builder.Configuration);
+    builder.Services.AddSingleton<DemoSeeder>();
 
-await app.Services.GetRequiredService<DemoSeeder>().EnsureDatabaseAsync();
+    app = builder.Build();
+    if (ConsoleCommands.IsCommand(args))
+    {
+        return await ConsoleCommands.RunAsync(app, args);
+    }
+
+    await app.Services.GetRequiredService<DemoSeeder>().EnsureDatabaseAsync();
+}
+catch (Exception ex) when (StartupFailure.Describe(ex, builder.Configuration) is { } message)
+{
+    // A bad setting or an unreachable database: one clear message and a non-zero exit, no stack trace.
+    await Console.Error.WriteLineAsync(message);
+    return 2;
+}
 
 if (!app.Environment.IsDevelopment())
 {

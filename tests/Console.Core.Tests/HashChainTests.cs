@@ -30,6 +30,27 @@ public sealed class HashChainTests
         return entries;
     }
 
+    [Theory]
+    [InlineData("de-DE")]
+    [InlineData("tr-TR")]
+    [InlineData("ar-SA")]
+    [InlineData("th-TH")]
+    public void Hashes_do_not_depend_on_the_culture_of_the_machine_that_seals_or_verifies(string culture)
+    {
+        var invariant = Chain(5);
+        var previous = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo(culture);
+            Assert.Equal(invariant.Select(e => e.RowHash), Chain(5).Select(e => e.RowHash));
+            Assert.True(HashChainVerifier.Verify(invariant).IsValid);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = previous;
+        }
+    }
+
     [Fact]
     public void An_untouched_chain_verifies()
     {

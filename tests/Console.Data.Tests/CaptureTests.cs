@@ -78,7 +78,7 @@ public abstract class CaptureTests
         }
 
         var update = (await store.ChangesAsync("Customers")).Single(e => e.Operation == AuditOperations.Update);
-        Assert.Equal(["Address_City", "Risk"], JsonSerializer.Deserialize<string[]>(update.ChangedColumns!)!.Order());
+        Assert.Equal(["Address_City", "Risk"], JsonSerializer.Deserialize<string[]>(update.ChangedColumns!)!.Order(StringComparer.Ordinal));
         Assert.Equal("Medium", Json(update.OldValues).GetProperty("Risk").GetString());
         Assert.Equal("High", Json(update.NewValues).GetProperty("Risk").GetString());
         Assert.Equal("Berlin", Json(update.OldValues).GetProperty("Address_City").GetString());

@@ -48,7 +48,7 @@ public sealed class SqlServerScriptTests
     {
         var policy = ConsolePolicy(new AuditOptions { Mode = mode });
         var triggers = policy.Tables.Select(t => SqlServerAuditSql.CaptureTrigger(t, mode)).ToDictionary(p => p.Key, p => p.Value);
-        Assert.Equal(policy.Tables.Select(t => "audit_capture_" + t.Table).Order(), triggers.Keys.Order());
+        Assert.Equal(policy.Tables.Select(t => "audit_capture_" + t.Table).Order(StringComparer.Ordinal), triggers.Keys.Order(StringComparer.Ordinal));
         Assert.DoesNotContain("audit_capture_UserPreferences", triggers.Keys); // excluded
         Assert.DoesNotContain("audit_capture_AuditEntries", triggers.Keys);
         foreach (var sql in triggers.Values)

@@ -8,10 +8,17 @@ public sealed class CommandLineTests : IDisposable
 {
     private readonly string _database = Path.Combine(Path.GetTempPath(), $"cc-cli-{Guid.NewGuid():N}.db");
 
-    private async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
+    private Task<(int ExitCode, string Output)> RunAsync(params string[] args) => RunAsync(new Dictionary<string, string>(), args);
+
+    private async Task<(int ExitCode, string Output)> RunAsync(Dictionary<string, string> environment, params string[] args)
     {
         var start = ConsoleServer.ConsoleProcess(_database, args);
         start.Environment["Seed__Days"] = "3";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -42,6 +49,30 @@ public sealed class CommandLineTests : IDisposable
         var broken = await RunAsync("verify");
         Assert.Equal(1, broken.ExitCode);
         Assert.Contains("BROKEN at seq 40", broken.Output);
+    }
+
+    [Fact]
+    public async Task A_bad_provider_setting_stops_start_up_with_a_message_that_says_what_to_write()
+    {
+        var (exitCode, output) = await RunAsync(new Dictionary<string, string> { ["Database__Provider"] = "Oracle" });
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Compliance Console did not start: Database:Provider is \"Oracle\". Set it to Sqlite", output);
+        Assert.DoesNotContain("   at ", output); // no stack trace
+        Assert.False(File.Exists(_database));
+    }
+
+    [Fact]
+    public async Task An_unreachable_sql_server_stops_start_up_with_a_message_that_says_what_to_check()
+    {
+        var (exitCode, output) = await RunAsync(new Dictionary<string, string>
+        {
+            ["Database__Provider"] = "SqlServer",
+            ["Database__ConnectionString"] = "Server=127.0.0.1,1;Database=cc;User Id=sa;Password=x;Connect Timeout=3;ConnectRetryCount=0;TrustServerCertificate=True",
+        });
+        Assert.Equal(2, exitCode);
+        Assert.Contains("the database could not be opened or upgraded (Database:Provider=SqlServer", output);
+        Assert.Contains("check that the server is reachable", output);
+        Assert.DoesNotContain("   at ", output);
     }
 
     public void Dispose()

@@ -41,7 +41,7 @@ public sealed class AccountFormTests() : ConsoleComponentTest("oscar@example.tes
         var owner = Assert.Single(account.Signatories);
         Assert.Equal((_owner, SignatoryRole.Owner), (owner.CustomerId, owner.Role));
         var entries = await db.AuditEntries.Where(e => e.TableName == "Accounts" || e.TableName == "AccountSignatories").ToListAsync();
-        Assert.Equal(["AccountSignatories", "Accounts"], entries.Select(e => e.TableName).Order());
+        Assert.Equal(["AccountSignatories", "Accounts"], entries.Select(e => e.TableName).Order(StringComparer.Ordinal));
         Assert.Single(entries.Select(e => e.TransactionId).Distinct());
         Assert.All(entries, e => Assert.Equal("oscar@example.test", e.ActorName));
     }

@@ -68,7 +68,7 @@ public sealed class CustomerFormTests() : ConsoleComponentTest("oscar@example.te
         var all = await check.AuditEntries.Where(e => e.TableName == "CustomerTags").OrderBy(e => e.Seq).ToListAsync();
         Assert.Single(all, l => l.OutOfBand);
         var links = all.Where(l => !l.OutOfBand).ToList();
-        Assert.Equal(["delete", "insert"], links.Select(l => l.Operation).Order());
+        Assert.Equal(["delete", "insert"], links.Select(l => l.Operation).Order(StringComparer.Ordinal));
         Assert.All(links, l => Assert.Equal("oscar@example.test", l.ActorName));
         Assert.Equal(["pep"], (await check.Customers.Include(c => c.Tags).SingleAsync()).Tags.Select(t => t.Name));
     }

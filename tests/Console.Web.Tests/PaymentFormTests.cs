@@ -36,7 +36,7 @@ public sealed class PaymentFormTests() : ConsoleComponentTest("petra@example.tes
         Assert.NotNull(stored.SettledAt);
         var entry = await db.AuditEntries.SingleAsync(e => e.TableName == "Payments" && e.Operation == "update");
         Assert.Equal("petra@example.test", entry.ActorName);
-        Assert.Equal(["SettledAt", "Status"], JsonSerializer.Deserialize<string[]>(entry.ChangedColumns!)!.Order());
+        Assert.Equal(["SettledAt", "Status"], JsonSerializer.Deserialize<string[]>(entry.ChangedColumns!)!.Order(StringComparer.Ordinal));
         Assert.Equal("Pending", JsonDocument.Parse(entry.OldValues!).RootElement.GetProperty("Status").GetString());
         Assert.Equal("Settled", JsonDocument.Parse(entry.NewValues!).RootElement.GetProperty("Status").GetString());
     }

@@ -48,6 +48,6 @@ public sealed class TagListTests() : ConsoleComponentTest("petra@example.test", 
         await using var db = Db();
         Assert.Equal(0, await db.Tags.CountAsync());
         var deletes = await db.AuditEntries.Where(e => e.Operation == "delete").Select(e => e.TableName).ToListAsync();
-        Assert.Equal(["CustomerTags", "Tags"], deletes.Order());
+        Assert.Equal(["CustomerTags", "Tags"], deletes.Order(StringComparer.Ordinal));
     }
 }

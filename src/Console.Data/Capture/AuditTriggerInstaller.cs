@@ -61,8 +61,8 @@ public static class AuditTriggerInstaller
                 }
             }
 
-            var dropped = existing.Keys.Where(name => !desired.TryGetValue(name, out var sql) || !SameSql(sql, existing[name])).Order().ToList();
-            var created = desired.Keys.Where(name => !existing.TryGetValue(name, out var sql) || !SameSql(sql, desired[name])).Order().ToList();
+            var dropped = existing.Keys.Where(name => !desired.TryGetValue(name, out var sql) || !SameSql(sql, existing[name])).Order(StringComparer.Ordinal).ToList();
+            var created = desired.Keys.Where(name => !existing.TryGetValue(name, out var sql) || !SameSql(sql, desired[name])).Order(StringComparer.Ordinal).ToList();
             var watermark = AuditSealer.ReadWatermark(connection, transaction);
             foreach (var name in dropped)
             {
