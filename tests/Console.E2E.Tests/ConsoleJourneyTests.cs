@@ -204,4 +204,28 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
         await Assertions.Expect(page.Locator("[data-testid=signatories]")).ToContainTextAsync("Owner");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "account-edit.png") });
     }
+
+    [Fact]
+    public async Task An_operator_renames_a_document_and_a_compliance_officer_sees_the_change_on_the_audit_log()
+    {
+        var page = await server.SignInAsync("oscar.operator@console.local", "/documents");
+        await ConsoleServer.WaitForCircuitAsync(page);
+        await page.Locator("[data-testid=document-grid] a[href^='/documents/']").First.ClickAsync();
+        var title = page.Locator("input[data-testid=title], [data-testid=title] input").First;
+        await Assertions.Expect(title).Not.ToHaveValueAsync("");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "document-edit.png") });
+        await title.FillAsync("Passport (renewed)");
+        await page.Locator("[data-testid=save]").ClickAsync();
+        await page.WaitForURLAsync("**/documents");
+
+        // The newest Documents update is this one: expand it and read the before and after.
+        var officer = await server.SignInAsync("olivia.officer@console.local", "/audit?table=Documents&op=update");
+        await ConsoleServer.WaitForCircuitAsync(officer);
+        var newest = officer.Locator("[data-testid=audit-grid] tbody tr").First;
+        await Assertions.Expect(newest).ToContainTextAsync("oscar.operator@console.local");
+        await newest.Locator("button").First.ClickAsync();
+        var detail = officer.Locator("[data-testid=entry-detail]").First;
+        await Assertions.Expect(detail).ToContainTextAsync("Passport (renewed)");
+        await Assertions.Expect(detail).ToContainTextAsync("Title");
+    }
 }
