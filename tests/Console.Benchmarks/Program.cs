@@ -195,36 +195,14 @@ internal static class CaptureBenchmark
                     """);
             }
 
-            var batchPlain = new List<double>();
-            var batchFloor = new List<double>();
-            for (var round = 0; round <= rounds; round++)
-            {
-                var p = await BatchInsertAsync(() => ConsoleDbContextFactory.Create(plain), 1000 + round);
-                var f = await BatchInsertAsync(() => ConsoleDbContextFactory.Create(single), 1000 + round);
-                if (round > 0)
-                {
-                    batchPlain.Add(p);
-                    batchFloor.Add(f);
-                }
-            }
-
-            var (bp, bf) = (Median(batchPlain), Median(batchFloor));
+            var (bp, bf) = await AlternateAsync(rounds,
+                round => BatchInsertAsync(() => ConsoleDbContextFactory.Create(plain), 1000 + round),
+                round => BatchInsertAsync(() => ConsoleDbContextFactory.Create(single), 1000 + round));
             Console.WriteLine($"batch of 100 inserts alone: {bp:F3} ms; with a trigger writing each indexed entry directly: {bf:F3} ms ({bf / bp:F2}x)");
 
-            var singlePlain = new List<double>();
-            var singleFloor = new List<double>();
-            for (var round = 0; round <= rounds; round++)
-            {
-                var p = await SingleUpdateAsync(() => ConsoleDbContextFactory.Create(plain), 1000 + round);
-                var f = await SingleUpdateAsync(() => ConsoleDbContextFactory.Create(single), 1000 + round);
-                if (round > 0)
-                {
-                    singlePlain.Add(p);
-                    singleFloor.Add(f);
-                }
-            }
-
-            var (sp, sf) = (Median(singlePlain), Median(singleFloor));
+            var (sp, sf) = await AlternateAsync(rounds,
+                round => SingleUpdateAsync(() => ConsoleDbContextFactory.Create(plain), 2000 + round),
+                round => SingleUpdateAsync(() => ConsoleDbContextFactory.Create(single), 2000 + round));
             Console.WriteLine($"single update alone: {sp:F3} ms; with a trigger writing the indexed entry directly: {sf:F3} ms ({sf / sp:F2}x)");
 
             var (a, b, c) = (Median(plainTimes), Median(floorTimes), Median(bareTimes));
@@ -396,6 +374,23 @@ internal static class CaptureBenchmark
         }
 
         return elapsed;
+    }
+
+    /// <summary>Runs two measurements alternately, round by round after a warm-up round, and returns their medians.</summary>
+    private static async Task<(double A, double B)> AlternateAsync(int rounds, Func<int, Task<double>> a, Func<int, Task<double>> b)
+    {
+        var (timesA, timesB) = (new List<double>(), new List<double>());
+        for (var round = 0; round <= rounds; round++)
+        {
+            var (ta, tb) = (await a(round), await b(round));
+            if (round > 0)
+            {
+                timesA.Add(ta);
+                timesB.Add(tb);
+            }
+        }
+
+        return (Median(timesA), Median(timesB));
     }
 
     private static double Median(List<double> values)

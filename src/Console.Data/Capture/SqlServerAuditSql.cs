@@ -96,7 +96,7 @@ public static class SqlServerAuditSql
         }
 
         var changedColumns = captured.Count == 0 ? "N'[]'" :
-            "N'[' + STUFF(" + string.Join(" + ", captured.Select((c, i) => $"ISNULL(CASE WHEN {Changed(i)} THEN {Literal("," + JsonString(c.Name))} END, N'')")) + ", 1, 1, N'') + N']'";
+            "N'[' + STUFF(" + string.Join(" + ", captured.Select((c, i) => $"ISNULL(CASE WHEN {Changed(i)} THEN {Literal("," + SqliteAuditSql.JsonKey(c.Name))} END, N'')")) + ", 1, 1, N'') + N']'";
         var whenChanged = captured.Count == 0 ? "1 = 0" : string.Join(" OR ", captured.Select((_, i) => Changed(i)));
 
         var sql = $"""
@@ -165,8 +165,6 @@ public static class SqlServerAuditSql
 
         return sb.Append(" FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES)").ToString();
     }
-
-    private static string JsonString(string name) => "\"" + name.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
     public static string Quote(string identifier) => "[" + identifier.Replace("]", "]]") + "]";
 

@@ -77,7 +77,8 @@ public static class SqliteAuditSql
         };
     }
 
-    private static string JsonKey(string name) => "\"" + name.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+    /// <summary>A name as a JSON string literal, quotes and backslashes escaped.</summary>
+    internal static string JsonKey(string name) => "\"" + name.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
     /// <summary>
     /// json_object over the columns of row <paramref name="row"/>. A redacted column becomes a placeholder;
