@@ -85,4 +85,49 @@ public sealed class AccountFormTests() : ConsoleComponentTest("oscar@example.tes
         var entry = await check.AuditEntries.SingleAsync(e => e.TableName == "AccountSignatories" && e.Operation == "insert" && e.RecordKey!.Contains($"\"CustomerId\":{_partner}"));
         Assert.Equal(id, Guid.Parse(JsonDocument.Parse(entry.RecordKey!).RootElement.GetProperty("AccountId").GetString()!));
     }
+
+    [Fact]
+    public async Task Deleting_an_account_without_payments_removes_it_with_its_signatories_and_audits_each_row()
+    {
+        var id = Guid.NewGuid();
+        await using (var db = Db())
+        {
+            db.Accounts.Add(new Account { Id = id, CustomerId = _owner, Iban = "GB82WEST12345698765432", OpenedAt = DateTimeOffset.UnixEpoch, Signatories = [new() { CustomerId = _owner, Role = SignatoryRole.Owner }, new() { CustomerId = _partner, Role = SignatoryRole.Viewer }] });
+            await db.SaveChangesAsync();
+        }
+
+        var provider = Render<MudBlazor.MudDialogProvider>();
+        var page = RenderPage<AccountEdit>(p => p.Add(c => c.Id, id));
+        page.WaitForAssertion(() => Assert.Contains("Jonas Berg", page.Find("[data-testid=signatories]").TextContent));
+        var clicking = page.Find("[data-testid=delete]").ClickAsync(new()); // completes once the dialog is answered
+        provider.WaitForAssertion(() => Assert.Contains("Delete account GB82WEST12345698765432", provider.Markup));
+        await provider.FindAll("button").First(b => b.TextContent.Trim().Equals("Delete", StringComparison.OrdinalIgnoreCase)).ClickAsync(new());
+        await clicking;
+
+        await using var check = Db();
+        Assert.Equal(0, await check.Accounts.CountAsync());
+        Assert.Equal(0, await check.AccountSignatories.CountAsync());
+        var deletes = await check.AuditEntries.Where(e => e.Operation == "delete").Select(e => e.TableName).ToListAsync();
+        Assert.Equal(["AccountSignatories", "AccountSignatories", "Accounts"], deletes.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_account_with_payments_cannot_be_deleted_and_the_reason_is_shown()
+    {
+        var id = Guid.NewGuid();
+        await using (var db = Db())
+        {
+            db.Accounts.Add(new Account { Id = id, CustomerId = _owner, Iban = "GB82WEST12345698765432", OpenedAt = DateTimeOffset.UnixEpoch });
+            db.Payments.Add(new Payment { AccountId = id, Amount = 5m, Reference = "R", Beneficiary = "B", CreatedAt = DateTimeOffset.UnixEpoch });
+            await db.SaveChangesAsync();
+        }
+
+        var page = RenderPage<AccountEdit>(p => p.Add(c => c.Id, id));
+        page.WaitForAssertion(() => Assert.Contains("Fixed: the account has payments", page.Markup));
+        await page.Find("[data-testid=delete]").ClickAsync(new());
+
+        page.WaitForAssertion(() => Assert.Contains("has payments on record and cannot be deleted; close it", page.Find("[data-testid=form-error]").TextContent));
+        await using var check = Db();
+        Assert.Equal(1, await check.Accounts.CountAsync());
+    }
 }
