@@ -85,4 +85,30 @@ public sealed class DocumentFormTests() : ConsoleComponentTest("quinn@example.te
         Assert.Equal("2027-01-31", JsonDocument.Parse(update.OldValues!).RootElement.GetProperty("ExpiresOn").GetString());
         Assert.Equal("2032-01-31", JsonDocument.Parse(update.NewValues!).RootElement.GetProperty("ExpiresOn").GetString());
     }
+
+    [Fact]
+    public async Task Deleting_a_document_after_confirming_records_what_it_held()
+    {
+        var id = Guid.NewGuid();
+        await using (var db = Db())
+        {
+            db.Documents.Add(new Contract { Id = id, CustomerId = _customerId, Title = "NDA", SignedOn = new DateOnly(2026, 5, 4), UploadedAt = DateTimeOffset.UnixEpoch });
+            await db.SaveChangesAsync();
+        }
+
+        var provider = Render<MudBlazor.MudDialogProvider>();
+        var page = RenderPage<DocumentEdit>(p => p.Add(c => c.Id, id));
+        page.WaitForAssertion(() => Assert.Contains("Document: NDA", page.Markup));
+        var clicking = page.Find("[data-testid=delete]").ClickAsync(new()); // completes once the dialog is answered
+        provider.WaitForAssertion(() => Assert.Contains("Delete NDA?", provider.Markup));
+        await provider.FindAll("button").First(b => b.TextContent.Trim().Equals("Delete", StringComparison.OrdinalIgnoreCase)).ClickAsync(new());
+        await clicking;
+
+        await using var check = Db();
+        Assert.Equal(0, await check.Documents.CountAsync());
+        var entry = await check.AuditEntries.SingleAsync(e => e.TableName == "Documents" && e.Operation == "delete");
+        Assert.Equal("quinn@example.test", entry.ActorName);
+        var old = JsonDocument.Parse(entry.OldValues!).RootElement;
+        Assert.Equal(("NDA", "Contract", "2026-05-04"), (old.GetProperty("Title").GetString(), old.GetProperty("Kind").GetString(), old.GetProperty("SignedOn").GetString()));
+    }
 }
