@@ -99,10 +99,7 @@ public sealed class AccountFormTests() : ConsoleComponentTest("oscar@example.tes
         var provider = Render<MudBlazor.MudDialogProvider>();
         var page = RenderPage<AccountEdit>(p => p.Add(c => c.Id, id));
         page.WaitForAssertion(() => Assert.Contains("Jonas Berg", page.Find("[data-testid=signatories]").TextContent));
-        var clicking = page.Find("[data-testid=delete]").ClickAsync(new()); // completes once the dialog is answered
-        provider.WaitForAssertion(() => Assert.Contains("Delete account GB82WEST12345698765432", provider.Markup));
-        await provider.FindAll("button").First(b => b.TextContent.Trim().Equals("Delete", StringComparison.OrdinalIgnoreCase)).ClickAsync(new());
-        await clicking;
+        await ClickAndConfirmAsync(page, provider, "[data-testid=delete]", "Delete account GB82WEST12345698765432", "Delete");
 
         await using var check = Db();
         Assert.Equal(0, await check.Accounts.CountAsync());

@@ -22,11 +22,7 @@ public sealed class AccountListTests() : ConsoleComponentTest("petra@example.tes
         var provider = Render<MudBlazor.MudDialogProvider>();
         var page = RenderPage<AccountList>();
         page.WaitForAssertion(() => Assert.Contains("FR7630006000011234567890189", page.Markup));
-        var clicking = page.Find("[data-testid=freeze]").ClickAsync(new()); // completes once the dialog is answered
-        provider.WaitForAssertion(() => Assert.Contains("Freeze FR7630006000011234567890189 of Mo?", provider.Markup));
-        var confirm = provider.FindAll("button").First(b => b.TextContent.Trim().Equals("Freeze", StringComparison.OrdinalIgnoreCase));
-        await confirm.ClickAsync(new());
-        await clicking;
+        await ClickAndConfirmAsync(page, provider, "[data-testid=freeze]", "Freeze FR7630006000011234567890189 of Mo?", "Freeze");
 
         page.WaitForAssertion(() => Assert.Contains("Frozen", page.Markup));
         await using var db = Db();

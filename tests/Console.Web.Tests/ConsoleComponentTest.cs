@@ -49,6 +49,20 @@ public abstract class ConsoleComponentTest : BunitContext, IAsyncLifetime
         return parameters is null ? Render<TPage>() : Render<TPage>(parameters);
     }
 
+    /// <summary>
+    /// Clicks <paramref name="selector"/>, whose handler awaits a confirmation dialog; checks that the dialog says
+    /// <paramref name="question"/>, answers <paramref name="answer"/>, and waits for the handler to finish. The click is
+    /// started, not awaited, before the dialog is answered: awaiting it first would wait forever.
+    /// </summary>
+    protected static async Task ClickAndConfirmAsync<TPage>(IRenderedComponent<TPage> page, IRenderedComponent<MudDialogProvider> provider, string selector, string question, string answer)
+        where TPage : IComponent
+    {
+        var clicking = page.Find(selector).ClickAsync(new());
+        provider.WaitForAssertion(() => Assert.Contains(question, provider.Markup));
+        await provider.FindAll("button").First(b => b.TextContent.Trim().Equals(answer, StringComparison.OrdinalIgnoreCase)).ClickAsync(new());
+        await clicking;
+    }
+
     public virtual Task InitializeAsync() => DatabaseInitializer.InitializeAsync(Settings, new AuditOptions());
 
     async Task IAsyncLifetime.DisposeAsync()

@@ -99,10 +99,7 @@ public sealed class DocumentFormTests() : ConsoleComponentTest("quinn@example.te
         var provider = Render<MudBlazor.MudDialogProvider>();
         var page = RenderPage<DocumentEdit>(p => p.Add(c => c.Id, id));
         page.WaitForAssertion(() => Assert.Contains("Document: NDA", page.Markup));
-        var clicking = page.Find("[data-testid=delete]").ClickAsync(new()); // completes once the dialog is answered
-        provider.WaitForAssertion(() => Assert.Contains("Delete NDA?", provider.Markup));
-        await provider.FindAll("button").First(b => b.TextContent.Trim().Equals("Delete", StringComparison.OrdinalIgnoreCase)).ClickAsync(new());
-        await clicking;
+        await ClickAndConfirmAsync(page, provider, "[data-testid=delete]", "Delete NDA?", "Delete");
 
         await using var check = Db();
         Assert.Equal(0, await check.Documents.CountAsync());

@@ -39,10 +39,7 @@ public sealed class TagListTests() : ConsoleComponentTest("petra@example.test", 
         var provider = Render<MudBlazor.MudDialogProvider>();
         var page = RenderPage<TagList>();
         page.WaitForAssertion(() => Assert.Contains("pep", page.Find("[data-testid=tag-table]").TextContent));
-        var clicking = page.Find("[data-testid=delete]").ClickAsync(new()); // completes once the dialog is answered
-        provider.WaitForAssertion(() => Assert.Contains("removed from 1 customer", provider.Markup));
-        await provider.FindAll("button").First(b => b.TextContent.Trim().Equals("Delete", StringComparison.OrdinalIgnoreCase)).ClickAsync(new());
-        await clicking;
+        await ClickAndConfirmAsync(page, provider, "[data-testid=delete]", "removed from 1 customer", "Delete");
         page.WaitForAssertion(() => Assert.Contains("No tags yet", page.Markup));
 
         await using var db = Db();

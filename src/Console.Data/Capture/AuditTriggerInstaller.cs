@@ -49,6 +49,7 @@ public static class AuditTriggerInstaller
             var connection = database.GetDbConnection();
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             var existing = new Dictionary<string, string>();
+            var dropTargets = new Dictionary<string, string>();
             var listSql = sqlServer
                 ? SqlServerAuditSql.ListCaptureTriggers
                 : "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit\\_capture\\_%' ESCAPE '\\'";
@@ -57,7 +58,11 @@ public static class AuditTriggerInstaller
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    existing[reader.GetString(0)] = reader.GetString(1);
+                    var name = reader.GetString(0);
+                    existing[name] = reader.GetString(1);
+                    dropTargets[name] = sqlServer
+                        ? $"{SqlServerAuditSql.Quote(reader.GetString(2))}.{SqlServerAuditSql.Quote(name)}"
+                        : SqliteAuditSql.Quote(name);
                 }
             }
 
@@ -66,10 +71,7 @@ public static class AuditTriggerInstaller
             var watermark = AuditSealer.ReadWatermark(connection, transaction);
             foreach (var name in dropped)
             {
-                var drop = sqlServer
-                    ? $"DROP TRIGGER {SqlServerAuditSql.Quote(TriggerSchema(policy, name))}.{SqlServerAuditSql.Quote(name)}"
-                    : $"DROP TRIGGER {SqliteAuditSql.Quote(name)}";
-                await Execute(connection, transaction, drop, cancellationToken);
+                await Execute(connection, transaction, $"DROP TRIGGER {dropTargets[name]}", cancellationToken);
             }
 
             foreach (var name in created)
@@ -113,9 +115,6 @@ public static class AuditTriggerInstaller
     }
 
     private static bool SameSql(string a, string b) => a.ReplaceLineEndings("\n").Trim() == b.ReplaceLineEndings("\n").Trim();
-
-    private static string TriggerSchema(AuditPolicySnapshot policy, string triggerName) =>
-        policy.Tables.FirstOrDefault(t => SqliteAuditSql.CaptureTriggerPrefix + t.Table == triggerName)?.Schema ?? "dbo";
 
     private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)
     {

@@ -35,9 +35,9 @@ public static class SqlServerAuditSql
     /// </summary>
     public static string InOwnBatch(string statement) => $"EXEC({Literal(statement)})";
 
-    /// <summary>Lists the installed capture triggers with their text, to compare with the policy.</summary>
+    /// <summary>Lists the installed capture triggers with their text, to compare with the policy, and their schema.</summary>
     public const string ListCaptureTriggers = """
-        SELECT t.[name], m.[definition] FROM sys.triggers AS t JOIN sys.sql_modules AS m ON m.[object_id] = t.[object_id]
+        SELECT t.[name], m.[definition], OBJECT_SCHEMA_NAME(t.[parent_id]) FROM sys.triggers AS t JOIN sys.sql_modules AS m ON m.[object_id] = t.[object_id]
         WHERE t.[parent_class] = 1 AND t.[name] LIKE N'audit[_]capture[_]%'
         """;
 

@@ -77,8 +77,7 @@ public sealed class AuditSealer(TimeProvider time)
         var rows = new List<(long Id, SpooledRow Row)>();
         while (reader.Read())
         {
-            rows.Add((reader.GetInt64(0), new SpooledRow(Str(reader, 1), reader.GetString(2), Str(reader, 3), Str(reader, 4), Str(reader, 5), Str(reader, 6),
-                Str(reader, 7), Str(reader, 8), Str(reader, 9), Str(reader, 10), Str(reader, 11), Str(reader, 12), reader.GetString(13))));
+            rows.Add((reader.GetInt64(0), ReadPendingRow(reader, reader.GetString(13))));
         }
 
         return rows.OrderBy(r => r.Id).Select(r => r.Row).ToList();
@@ -147,9 +146,7 @@ public sealed class AuditSealer(TimeProvider time)
             reader.NextResult();
             while (reader.Read())
             {
-                rows.Add(new PendingRow(reader.GetInt64(0), new SpooledRow(
-                    Str(reader, 1), reader.GetString(2), Str(reader, 3), Str(reader, 4), Str(reader, 5), Str(reader, 6),
-                    Str(reader, 7), Str(reader, 8), Str(reader, 9), Str(reader, 10), Str(reader, 11), Str(reader, 12), reader.GetString(13))));
+                rows.Add(new PendingRow(reader.GetInt64(0), ReadPendingRow(reader, reader.GetString(13))));
             }
         }
 
@@ -254,6 +251,14 @@ public sealed class AuditSealer(TimeProvider time)
             Target = row.Target, Metadata = row.Metadata,
         };
     }
+
+    /// <summary>
+    /// A pending row as both providers' sealers return it: Id first, then the columns in <see cref="InsertPendingSql"/>
+    /// order; the capture time is passed in because each provider returns it as its own type.
+    /// </summary>
+    internal static SpooledRow ReadPendingRow(DbDataReader reader, string capturedAtUtc) => new(
+        Str(reader, 1), reader.GetString(2), Str(reader, 3), Str(reader, 4), Str(reader, 5), Str(reader, 6), Str(reader, 7), Str(reader, 8),
+        Str(reader, 9), Str(reader, 10), Str(reader, 11), Str(reader, 12), capturedAtUtc);
 
     private static string? Str(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 

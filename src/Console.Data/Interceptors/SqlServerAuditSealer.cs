@@ -114,10 +114,8 @@ internal static class SqlServerAuditSealer
         return rows.OrderBy(r => r.Id).Select(r => r.Row).ToList();
     }
 
-    private static SpooledRow ReadRow(DbDataReader reader) => new(
-        Str(reader, 1), reader.GetString(2), Str(reader, 3), Str(reader, 4), Str(reader, 5), Str(reader, 6), Str(reader, 7), Str(reader, 8),
-        Str(reader, 9), Str(reader, 10), Str(reader, 11), Str(reader, 12),
-        DateTime.SpecifyKind(reader.GetDateTime(13), DateTimeKind.Utc).ToString(AuditSealer.SqliteDateFormat, CultureInfo.InvariantCulture));
+    private static SpooledRow ReadRow(DbDataReader reader) =>
+        AuditSealer.ReadPendingRow(reader, reader.GetDateTime(13).ToString(AuditSealer.SqliteDateFormat, CultureInfo.InvariantCulture));
 
     /// <summary>One multi-row INSERT for <paramref name="rows"/> entries; parameter @p{row}_{column}.</summary>
     internal static string InsertSql(int rows)
@@ -164,6 +162,4 @@ internal static class SqlServerAuditSealer
 
         command.ExecuteNonQuery();
     }
-
-    private static string? Str(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 }
