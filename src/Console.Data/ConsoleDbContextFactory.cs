@@ -2,6 +2,7 @@ using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data.Capture;
 using ComplianceConsole.Data.Interceptors;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ComplianceConsole.Data;
@@ -10,10 +11,10 @@ namespace ComplianceConsole.Data;
 /// One context per operation, each attributed to the scope this factory lives in. Registered scoped: a Blazor
 /// circuit, an HTTP request and a job each get their own, and so their own actor.
 /// </summary>
-public sealed class ConsoleDbContextFactory(DatabaseSettings settings, IAuditContextAccessor accessor, TimeProvider time, IOptions<AuditOptions> audit, AuditSpool spool)
+public sealed class ConsoleDbContextFactory(DatabaseSettings settings, IAuditContextAccessor accessor, TimeProvider time, IOptions<AuditOptions> audit, AuditSpool spool, ILogger<AuditTrailInterceptor> log)
     : IDbContextFactory<ConsoleDbContext>
 {
-    public ConsoleDbContext CreateDbContext() => Create(settings, b => b.UseAuditTrail(accessor, time, audit.Value.NeverBlock ? spool : null));
+    public ConsoleDbContext CreateDbContext() => Create(settings, b => b.UseAuditTrail(accessor, time, audit.Value.NeverBlock ? spool : null, log));
 
     /// <summary>Builds a context for the configured provider; <paramref name="configure"/> adds options such as the audit trail.</summary>
     public static ConsoleDbContext Create(DatabaseSettings settings, Action<DbContextOptionsBuilder>? configure = null)

@@ -23,6 +23,6 @@ public static class DatabaseInitializer
         }
 
         await db.Database.MigrateAsync(cancellationToken);
-        await db.Database.InstallAuditCaptureAsync(audit, cancellationToken);
+        await db.Database.InstallAuditCaptureAsync(audit, "ComplianceConsole", cancellationToken);
     }
 }

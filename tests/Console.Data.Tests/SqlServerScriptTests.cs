@@ -47,7 +47,7 @@ public sealed class SqlServerScriptTests
     public void Every_audited_table_gets_a_capture_trigger_that_parses(AuditValueMode mode)
     {
         var policy = ConsolePolicy(new AuditOptions { Mode = mode });
-        var triggers = policy.Tables.Select(t => SqlServerAuditSql.CaptureTrigger(t, mode)).ToDictionary(p => p.Key, p => p.Value);
+        var triggers = policy.Tables.Select(t => SqlServerAuditSql.CaptureTrigger(t, mode, "ComplianceConsole")).ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal(policy.Tables.Select(t => "audit_capture_" + t.Table).Order(StringComparer.Ordinal), triggers.Keys.Order(StringComparer.Ordinal));
         Assert.DoesNotContain("audit_capture_UserPreferences", triggers.Keys); // excluded
         Assert.DoesNotContain("audit_capture_AuditEntries", triggers.Keys);
@@ -74,11 +74,41 @@ public sealed class SqlServerScriptTests
         AssertParses(SqlServerAuditSealer.ReadSql);
         AssertParses(SqlServerAuditSealer.TakeOwnSql);
         AssertParses(SqlServerAuditSealer.InsertSql(80));
-        AssertParses(SqlServerAuditSql.ListCaptureTriggers);
+        AssertParses(SqlServerAuditSql.ListTriggers);
         Assert.Contains("sp_getapplock", SqlServerAuditSealer.ReadSql);
         Assert.Contains("READPAST", SqlServerAuditSealer.ReadSql);
         Assert.Contains("WHERE [TxId] = CURRENT_TRANSACTION_ID()", SqlServerAuditSealer.TakeOwnSql);
         Assert.Equal(80 * 24, SqlServerAuditSealer.InsertSql(80).Count(c => c == '@')); // under SQL Server's 2,100 parameters
+    }
+
+    [Fact]
+    public void The_store_guards_parse_and_refuse_every_rewrite()
+    {
+        var guards = SqlServerAuditSql.Guards;
+        Assert.Equal(["audit_entries_refuse_delete", "audit_entries_refuse_out_of_sequence", "audit_entries_refuse_update"], guards.Keys.Order(StringComparer.Ordinal));
+        foreach (var sql in guards.Values)
+        {
+            AssertParses(sql);
+        }
+
+        Assert.Contains("INSTEAD OF UPDATE", guards["audit_entries_refuse_update"]); // a MERGE's update path too
+        Assert.Contains("@last - @first + 1 <> @count", guards["audit_entries_refuse_out_of_sequence"]); // a block, gap-free
+        Assert.Contains("[Seq] > @last", guards["audit_entries_refuse_out_of_sequence"]); // never below the head
+        Assert.Contains("INSTEAD OF DELETE", guards["audit_entries_refuse_delete"]);
+        Assert.Contains($"N'{AuditEventNames.RetentionPurged}'", guards["audit_entries_refuse_delete"]); // only what an anchor covers
+    }
+
+    [Fact]
+    public void A_capture_trigger_names_its_owner_and_pairs_merge_rows_by_key()
+    {
+        var policy = ConsolePolicy(new AuditOptions());
+        var (_, sql) = SqlServerAuditSql.CaptureTrigger(policy.Find("Tags")!, AuditValueMode.ChangedOnly, "BillingContext");
+        Assert.Equal("BillingContext", SqliteAuditSql.OwnerOf(sql));
+        // A MERGE (or an INSERT under IGNORE_DUP_KEY, whose ignored rows never reach "inserted") is recorded per key:
+        // rows in both inserted and deleted are updates, in one only are inserts or deletes.
+        Assert.Contains("FROM inserted AS i JOIN deleted AS d ON i.[Id] = d.[Id]", sql);
+        Assert.Contains("FROM inserted AS i WHERE NOT EXISTS (SELECT 1 FROM deleted AS d WHERE i.[Id] = d.[Id])", sql);
+        Assert.Contains("FROM deleted AS d WHERE NOT EXISTS (SELECT 1 FROM inserted AS i WHERE i.[Id] = d.[Id])", sql);
     }
 
     [Fact]

@@ -10,6 +10,27 @@ public static class AuditEventNames
     public const string RoleChanged = "auth.role_changed";
     public const string LockedOut = "auth.locked_out";
 
+    /// <summary>Capture triggers were installed, replaced or dropped to match a policy (metadata: owner, the triggers in force and their hashes).</summary>
+    public const string CaptureChanged = "audit.capture_changed";
+
+    /// <summary>A capture trigger or append-only guard was found missing or altered, and re-installed: a tamper signal.</summary>
+    public const string CaptureRestored = "audit.capture_restored";
+
+    /// <summary>An Admin acknowledged a tamper signal; /health stops showing it.</summary>
+    public const string TamperAcknowledged = "audit.tamper_acknowledged";
+
+    /// <summary>Capture was removed from a table on purpose (API or CLI), with the reason given.</summary>
+    public const string CaptureRemoved = "audit.capture_removed";
+
+    /// <summary>A signed checkpoint of the chain was written outside the database (metadata: seq, row hash, signature).</summary>
+    public const string CheckpointSigned = "audit.checkpoint_signed";
+
+    /// <summary>
+    /// A retention anchor: the only event that lets entries be deleted. Metadata: table (null for events), fromSeq,
+    /// throughSeq, before (entries of that table in that range that occurred before this time may be deleted).
+    /// </summary>
+    public const string RetentionPurged = "retention.purged";
+
     public static bool IsValid(string name)
     {
         var dot = name.IndexOf('.');

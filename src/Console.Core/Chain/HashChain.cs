@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using System.Text;
 using ComplianceConsole.Core.Auditing;
 
 namespace ComplianceConsole.Core.Chain;
@@ -17,40 +16,59 @@ public static class HashChain
 
     public static string PayloadHash(AuditEntry entry)
     {
-        var json = CanonicalJson.Of(entry);
-        var max = Encoding.UTF8.GetMaxByteCount(json.Length);
-        byte[]? rented = null;
-        Span<byte> buffer = max <= 4096 ? stackalloc byte[max] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
-        try
-        {
-            var length = Encoding.UTF8.GetBytes(json, buffer);
-            Span<byte> hash = stackalloc byte[32];
-            SHA256.HashData(buffer[..length], hash);
-            return Convert.ToHexStringLower(hash);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
+        Span<byte> hash = stackalloc byte[32];
+        PayloadHash(entry, hash);
+        return Convert.ToHexStringLower(hash);
     }
 
     public static string RowHash(int version, long seq, string payloadHash, string previousRowHash)
     {
-        Span<byte> input = stackalloc byte[4 + 8 + 32 + 32];
-        BinaryPrimitives.WriteInt32BigEndian(input, version);
-        BinaryPrimitives.WriteInt64BigEndian(input[4..], seq);
-        if (Convert.FromHexString(payloadHash, input.Slice(12, 32), out _, out var w1) != OperationStatus.Done || w1 != 32
-            || Convert.FromHexString(previousRowHash, input.Slice(44, 32), out _, out var w2) != OperationStatus.Done || w2 != 32)
+        Span<byte> payload = stackalloc byte[32];
+        Span<byte> previous = stackalloc byte[32];
+        if (!TryParseHash(payloadHash, payload) || !TryParseHash(previousRowHash, previous))
         {
             return "";
         }
 
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(input, hash);
+        RowHash(version, seq, payload, previous, hash);
         return Convert.ToHexStringLower(hash);
+    }
+
+    /// <summary>The payload hash as 32 bytes, from the canonical JSON written into a pooled buffer.</summary>
+    internal static void PayloadHash(AuditEntry entry, Span<byte> hash)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(CanonicalJson.MaxUtf8Length(entry));
+        try
+        {
+            SHA256.HashData(buffer.AsSpan(0, CanonicalJson.WriteUtf8(entry, buffer)), hash);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The row hash as 32 bytes, from the payload and previous row hashes as bytes.</summary>
+    internal static void RowHash(int version, long seq, ReadOnlySpan<byte> payloadHash, ReadOnlySpan<byte> previousRowHash, Span<byte> hash)
+    {
+        Span<byte> input = stackalloc byte[4 + 8 + 32 + 32];
+        BinaryPrimitives.WriteInt32BigEndian(input, version);
+        BinaryPrimitives.WriteInt64BigEndian(input[4..], seq);
+        payloadHash.CopyTo(input[12..]);
+        previousRowHash.CopyTo(input[44..]);
+        SHA256.HashData(input, hash);
+    }
+
+    /// <summary>Reads a 64-character hex hash (either case) into 32 bytes; false for anything else.</summary>
+    internal static bool TryParseHash(string hex, Span<byte> hash) =>
+        Convert.FromHexString(hex, hash, out _, out var written) == OperationStatus.Done && written == 32;
+
+    /// <summary>Whether <paramref name="hex"/> is exactly the lower-case hex of <paramref name="hash"/>, without allocating.</summary>
+    internal static bool HexEquals(ReadOnlySpan<byte> hash, string hex)
+    {
+        Span<char> chars = stackalloc char[64];
+        return Convert.TryToHexStringLower(hash, chars, out var written) && chars[..written].SequenceEqual(hex);
     }
 
     /// <summary>Gives an unsealed entry its sequence number and both hashes.</summary>

@@ -28,6 +28,9 @@ public sealed record ChainVerificationResult(
 /// </summary>
 public sealed class HashChainVerifier
 {
+    /// <summary>Entries per <see cref="AddBatch"/> call in <see cref="VerifyParallel"/>: enough to keep every core busy between calls.</summary>
+    public const int DefaultBatchSize = 4096;
+
     private long _expectedSeq;
     private string _previousRowHash;
     private long _checked;
@@ -48,34 +51,55 @@ public sealed class HashChainVerifier
             return false;
         }
 
-        if (entry.Seq != _expectedSeq)
+        if (Check(entry, _expectedSeq, _previousRowHash) is { } broken)
         {
-            return Fail(Math.Min(entry.Seq, _expectedSeq), entry.Seq > _expectedSeq
-                ? $"entry {_expectedSeq} is missing (the next stored entry is {entry.Seq}): an entry was deleted"
-                : $"entry {entry.Seq} appears where {_expectedSeq} was expected: an entry was inserted or reordered");
+            return Fail(broken.Seq, broken.Problem);
         }
 
-        if (entry.Version != AuditEntryFormat.CurrentVersion)
-        {
-            return Fail(entry.Seq, $"unknown entry format version {entry.Version}");
-        }
-
-        var payload = HashChain.PayloadHash(entry);
-        if (!string.Equals(payload, entry.PayloadHash, StringComparison.Ordinal))
-        {
-            return Fail(entry.Seq, "its content does not match its payload hash: a value was edited");
-        }
-
-        var row = HashChain.RowHash(entry.Version, entry.Seq, payload, _previousRowHash);
-        if (!string.Equals(row, entry.RowHash, StringComparison.Ordinal))
-        {
-            return Fail(entry.Seq, "its row hash does not link to the previous entry: an entry was inserted, swapped or re-hashed");
-        }
-
-        _previousRowHash = row;
+        _previousRowHash = entry.RowHash;
         _expectedSeq++;
         _checked++;
         return true;
+    }
+
+    /// <summary>
+    /// Checks the next entries, spread over every core, with exactly the result of calling <see cref="Add(AuditEntry)"/>
+    /// for each. Entry i links to the stored row hash of entry i-1, which equals the recomputed one whenever entry i-1
+    /// passed, and only the first failure counts; so every entry can be checked on its own.
+    /// </summary>
+    public bool AddBatch(IReadOnlyList<AuditEntry> batch)
+    {
+        if (_failure is not null)
+        {
+            return false;
+        }
+
+        // Several slices per core, so that a core slowed by other work does not hold up the batch.
+        var slices = Math.Clamp(batch.Count / 256, 1, 4 * Environment.ProcessorCount);
+        var firstFailure = new (int Index, long Seq, string Problem)?[slices];
+        var (expectedSeq, previousRowHash) = (_expectedSeq, _previousRowHash);
+        Parallel.For(0, slices, slice =>
+        {
+            for (int i = batch.Count * slice / slices, end = batch.Count * (slice + 1) / slices; i < end; i++)
+            {
+                if (Check(batch[i], expectedSeq + i, i == 0 ? previousRowHash : batch[i - 1].RowHash) is { } broken)
+                {
+                    firstFailure[slice] = (i, broken.Seq, broken.Problem);
+                    return;
+                }
+            }
+        });
+
+        var failure = firstFailure.FirstOrDefault(f => f is not null);
+        var passed = failure?.Index ?? batch.Count;
+        if (passed > 0)
+        {
+            _previousRowHash = batch[passed - 1].RowHash;
+            _expectedSeq += passed;
+            _checked += passed;
+        }
+
+        return failure is not { } f || Fail(f.Seq, f.Problem);
     }
 
     public ChainVerificationResult Result() =>
@@ -93,6 +117,62 @@ public sealed class HashChainVerifier
         }
 
         return verifier.Result();
+    }
+
+    /// <summary>
+    /// Checks the entries in batches of <paramref name="batchSize"/> with <see cref="AddBatch"/>: the same result as
+    /// <see cref="Verify(IEnumerable{AuditEntry}, ChainStart?)"/>, on every core.
+    /// </summary>
+    public static ChainVerificationResult VerifyParallel(IEnumerable<AuditEntry> entriesInSeqOrder, ChainStart? start = null, int batchSize = DefaultBatchSize)
+    {
+        var verifier = new HashChainVerifier(start);
+        foreach (var batch in entriesInSeqOrder.Chunk(batchSize))
+        {
+            if (!verifier.AddBatch(batch))
+            {
+                break;
+            }
+        }
+
+        return verifier.Result();
+    }
+
+    /// <summary>Why <paramref name="entry"/> breaks the chain, or null when it is the entry expected after <paramref name="previousRowHash"/>.</summary>
+    private static (long Seq, string Problem)? Check(AuditEntry entry, long expectedSeq, string previousRowHash)
+    {
+        if (entry.Seq != expectedSeq)
+        {
+            return (Math.Min(entry.Seq, expectedSeq), entry.Seq > expectedSeq
+                ? $"entry {expectedSeq} is missing (the next stored entry is {entry.Seq}): an entry was deleted"
+                : $"entry {entry.Seq} appears where {expectedSeq} was expected: an entry was inserted or reordered");
+        }
+
+        if (entry.Version != AuditEntryFormat.CurrentVersion)
+        {
+            return (entry.Seq, $"unknown entry format version {entry.Version}");
+        }
+
+        Span<byte> payload = stackalloc byte[32];
+        HashChain.PayloadHash(entry, payload);
+        if (!HashChain.HexEquals(payload, entry.PayloadHash))
+        {
+            return (entry.Seq, "its content does not match its payload hash: a value was edited");
+        }
+
+        Span<byte> previous = stackalloc byte[32];
+        Span<byte> row = stackalloc byte[32];
+        bool linked;
+        if (HashChain.TryParseHash(previousRowHash, previous))
+        {
+            HashChain.RowHash(entry.Version, entry.Seq, payload, previous, row);
+            linked = HashChain.HexEquals(row, entry.RowHash);
+        }
+        else
+        {
+            linked = entry.RowHash is ""; // what HashChain.RowHash gives for a previous row hash that is not hex
+        }
+
+        return linked ? null : (entry.Seq, "its row hash does not link to the previous entry: an entry was inserted, swapped or re-hashed");
     }
 
     private bool Fail(long seq, string problem)

@@ -34,7 +34,11 @@ public static class AuditRedaction
     public const string ChangedPlaceholder = "[redacted: changed]";
 }
 
-public sealed record ColumnCapture(string Name, ColumnTreatment Treatment, bool IsBinary, string Reason, bool IsText = false);
+/// <param name="IsJson">A JSON document column (EF's <c>ToJson</c>): its value is recorded as embedded JSON, on both sides of every kind of update.</param>
+public sealed record ColumnCapture(string Name, ColumnTreatment Treatment, bool IsBinary, string Reason, bool IsText = false, bool IsJson = false);
+
+/// <summary>A column of a unique index, with the collation the index compares it under (null: the column's own).</summary>
+public sealed record UniqueColumn(string Name, string? Collation);
 
 /// <summary>How one table is captured: its key columns and what happens to each column.</summary>
 public sealed record TableCapturePlan(string Table, string? EntityName, IReadOnlyList<string> KeyColumns, IReadOnlyList<ColumnCapture> Columns, string? Schema = null);

@@ -5,22 +5,34 @@ namespace ComplianceConsole.Data.Capture;
 /// writer's own transaction; the sealer turns them into chained entries before that transaction commits
 /// (or, for writes from outside the app, in the next sealing transaction).
 /// </summary>
-public sealed class AuditPendingRow
+public class AuditPendingRow
 {
-    public long Id { get; set; }
-    public string? TableName { get; set; }
-    public string Operation { get; set; } = "";
-    public string? RecordKey { get; set; }
-    public string? OldValues { get; set; }
-    public string? NewValues { get; set; }
+    public virtual long Id { get; set; }
+    public virtual string? TableName { get; set; }
+    public virtual string Operation { get; set; } = "";
+    public virtual string? RecordKey { get; set; }
+    public virtual string? OldValues { get; set; }
+    public virtual string? NewValues { get; set; }
 
     /// <summary>JSON array of the changed column names (updates), computed by the trigger.</summary>
-    public string? ChangedColumns { get; set; }
-    public string? EventName { get; set; }
-    public string? Target { get; set; }
-    public string? Metadata { get; set; }
-    public string? Tenant { get; set; }
-    public string? ActorId { get; set; }
-    public string? ActorName { get; set; }
-    public DateTime CapturedAtUtc { get; set; }
+    public virtual string? ChangedColumns { get; set; }
+    public virtual string? EventName { get; set; }
+    public virtual string? Target { get; set; }
+    public virtual string? Metadata { get; set; }
+    public virtual string? Tenant { get; set; }
+    public virtual string? ActorId { get; set; }
+    public virtual string? ActorName { get; set; }
+    public virtual DateTime CapturedAtUtc { get; set; }
+}
+
+/// <summary>
+/// SQLite only: a row that the statement in progress may delete through REPLACE conflict resolution, noted with its
+/// key and values before the write, so that its deletion can be recorded after it. Cleared as it goes; never sealed.
+/// </summary>
+public class AuditStashRow
+{
+    public virtual long Id { get; set; }
+    public virtual string TableName { get; set; } = "";
+    public virtual string? RecordKey { get; set; }
+    public virtual string? OldValues { get; set; }
 }

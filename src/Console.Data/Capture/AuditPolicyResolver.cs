@@ -50,7 +50,8 @@ public static class AuditPolicyResolver
             {
                 var (treatment, reason) = Treat(table, column, keyColumns, redacted, ignored);
                 var isBinary = column.ProviderClrType == typeof(byte[]);
-                columns.Add(new ColumnCapture(column.Name, treatment, isBinary, reason, column.ProviderClrType == typeof(string)));
+                var isJson = column.StoreTypeMapping is Microsoft.EntityFrameworkCore.Storage.JsonTypeMapping;
+                columns.Add(new ColumnCapture(column.Name, treatment, isBinary, reason, column.ProviderClrType == typeof(string) && !isJson, isJson));
             }
 
             var entityName = entityTypes.Count == 0 ? null : string.Join(", ", entityTypes.Select(t => t.ClrType.Name).Distinct());

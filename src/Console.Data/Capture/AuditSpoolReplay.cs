@@ -1,61 +1,120 @@
+using System.Data.Common;
 using ComplianceConsole.Data.Interceptors;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace ComplianceConsole.Data.Capture;
+
+/// <summary>What one replay did: records put into the chain, lines quarantined, and why it stopped early (null if it did not).</summary>
+public sealed record SpoolReplayResult(int Replayed, IReadOnlyList<QuarantinedLine> Quarantined, string? StoppedBy);
 
 /// <summary>Never-block mode's way back: spooled entries into the chain.</summary>
 public static class AuditSpoolReplay
 {
     /// <summary>
     /// Puts spooled entries (never-block mode) into the chain, each spooled transaction in a transaction of its
-    /// own, with its original actor, context and commit time. Returns how many spooled transactions were replayed.
+    /// own, with its original actor, context and commit time, in spool order.
+    /// - A line that cannot be read (torn by a crash) is quarantined with its text, file and line number.
+    /// - A record the store refuses while the store itself accepts entries (it breaks a constraint) is quarantined.
+    /// - When the store is unavailable (busy, locked, I/O, or it refuses the probe too) the rest stays spooled
+    ///   and the round stops; <see cref="AuditSpool.ReplayError"/> holds the current error.
     /// </summary>
-    public static async Task<int> ReplaySpoolAsync(this DatabaseFacade database, AuditSpool spool, CancellationToken cancellationToken = default)
+    public static async Task<SpoolReplayResult> ReplaySpoolAsync(this DatabaseFacade database, AuditSpool spool, CancellationToken cancellationToken = default)
     {
-        var records = spool.ReadAll();
-        if (records.Count == 0)
+        var lines = spool.ReadLines();
+        if (lines.Count == 0)
         {
-            return 0;
+            spool.NoteReplayError(null);
+            return new SpoolReplayResult(0, [], null);
         }
 
-        var done = new HashSet<string>();
-        await database.OpenConnectionAsync(cancellationToken);
+        var done = new List<SpoolLine>();
+        var quarantined = new List<QuarantinedLine>();
+        var replayed = 0;
+        string? stoppedBy = null;
         try
         {
-            var connection = database.GetDbConnection();
-            foreach (var record in records)
+            foreach (var bad in lines.Where(l => l.Record is null))
             {
-                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                await using (var check = connection.CreateCommand())
+                quarantined.Add(spool.Quarantine(bad, bad.Problem!));
+                done.Add(bad);
+            }
+
+            await database.OpenConnectionAsync(cancellationToken);
+            try
+            {
+                var connection = database.GetDbConnection();
+                foreach (var line in lines.Where(l => l.Record is not null))
                 {
-                    check.Transaction = transaction;
-                    check.CommandText = """SELECT count(*) FROM "AuditEntries" WHERE "TransactionId" = @id""";
-                    var id = check.CreateParameter();
-                    id.ParameterName = "@id";
-                    id.Value = record.Id;
-                    check.Parameters.Add(id);
-                    if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken)) > 0)
+                    try
                     {
-                        done.Add(record.Id); // already in the chain: a crash came between its commit and the spool clean-up
-                        continue;
+                        replayed += await ReplayAsync(connection, line.Record!, cancellationToken) ? 1 : 0;
+                        done.Add(line);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        if (IsUnavailable(ex) || !AuditStoreProbe.Check(connection).Writable)
+                        {
+                            stoppedBy = ex.Message;
+                            break;
+                        }
+
+                        quarantined.Add(spool.Quarantine(line, $"the store refuses this record: {ex.Message}"));
+                        done.Add(line);
                     }
                 }
-
-                var watermark = AuditSealer.ReadWatermark(connection, transaction);
-                AuditSealer.RestoreRows(connection, transaction, record.Rows);
-                new AuditSealer(new FixedTime(record.CommittedAtUtc)).Seal(connection, transaction, watermark, record.Context, record.Id);
-                await transaction.CommitAsync(cancellationToken);
-                done.Add(record.Id);
             }
+            finally
+            {
+                await database.CloseConnectionAsync();
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            stoppedBy = ex.Message;
+            throw;
         }
         finally
         {
-            await database.CloseConnectionAsync();
             spool.Remove(done);
+            spool.NoteReplayError(stoppedBy);
         }
 
-        return done.Count;
+        return new SpoolReplayResult(replayed, quarantined, stoppedBy);
     }
 
+    /// <summary>Seals one record in a transaction of its own; false if it was already in the chain.</summary>
+    private static async Task<bool> ReplayAsync(DbConnection connection, SpoolRecord record, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var check = connection.CreateCommand())
+        {
+            check.Transaction = transaction;
+            check.CommandText = """SELECT count(*) FROM "AuditEntries" WHERE "TransactionId" = @id""";
+            var id = check.CreateParameter();
+            id.ParameterName = "@id";
+            id.Value = record.Id;
+            check.Parameters.Add(id);
+            if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken)) > 0)
+            {
+                return false; // already in the chain: a crash came between its commit and the spool clean-up
+            }
+        }
+
+        var watermark = AuditSealer.ReadWatermark(connection, transaction);
+        AuditSealer.RestoreRows(connection, transaction, record.Rows);
+        new AuditSealer(new FixedTime(record.CommittedAtUtc)).Seal(connection, transaction, watermark, record.Context, record.Id);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>Errors of the store as a whole, not of one record: busy, locked, out of memory or disk, read-only, I/O, corrupt.</summary>
+    private static bool IsUnavailable(Exception ex) => ex switch
+    {
+        SqliteException e => e.SqliteErrorCode is 5 or 6 or 7 or 8 or 10 or 11 or 13 or 14 or 26,
+        DbException e => e.IsTransient,
+        IOException or TimeoutException => true,
+        _ => false,
+    };
 }

@@ -8,8 +8,11 @@ public static class AuditStoreModel
     public const string EntriesTable = "AuditEntries";
     public const string PendingTable = "AuditPending";
 
+    /// <summary>SQLite only: the rows a REPLACE may delete without firing a trigger, noted by the capture triggers (see <see cref="SqliteAuditSql.CaptureTriggers"/>).</summary>
+    public const string StashTable = "AuditStash";
+
     /// <summary>Tables of the audit store itself: never captured.</summary>
-    public static readonly IReadOnlySet<string> StoreTables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { EntriesTable, PendingTable };
+    public static readonly IReadOnlySet<string> StoreTables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { EntriesTable, PendingTable, StashTable };
 
     /// <summary>SQL Server only: the transaction that captured a pending row (CURRENT_TRANSACTION_ID()), a shadow column.</summary>
     public const string PendingTransactionColumn = "TxId";
@@ -48,7 +51,21 @@ public static class AuditStoreModel
             b.HasIndex(e => new { e.ActorId, e.OccurredAtUtc });
             b.HasIndex(e => new { e.Operation, e.OccurredAtUtc });
             b.HasIndex(e => e.CorrelationId);
+            // Events by name: the retention guard looks up its anchors, the browser filters on them.
+            b.HasIndex(e => e.EventName);
         });
+
+        if (!sqlServer)
+        {
+            builder.Entity<AuditStashRow>(b =>
+            {
+                b.ToTable(StashTable);
+                b.HasKey(r => r.Id);
+                b.Property(r => r.Id).HasAnnotation("Sqlite:Autoincrement", false);
+                b.Property(r => r.TableName).HasMaxLength(128);
+                b.Property(r => r.RecordKey).HasMaxLength(400);
+            });
+        }
 
         builder.Entity<AuditPendingRow>(b =>
         {

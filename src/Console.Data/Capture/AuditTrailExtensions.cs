@@ -4,6 +4,7 @@ using ComplianceConsole.Core.Chain;
 using ComplianceConsole.Data.Interceptors;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.Logging;
 
 namespace ComplianceConsole.Data.Capture;
 
@@ -11,26 +12,38 @@ namespace ComplianceConsole.Data.Capture;
 public static class AuditTrailExtensions
 {
     /// <summary>
-    /// Opts a DbContext into the audit trail: its model gets the audit store, and every write it makes is
-    /// sealed into the hash chain in its own transaction, attributed through <paramref name="contextAccessor"/>.
-    /// The value mode (changed-only or full record) is part of the policy the triggers are installed with.
-    /// After migrating, call <see cref="InstallAuditCaptureAsync"/> once at start-up to install the triggers.
+    /// Opts a DbContext into the audit trail: its model gets the audit store, and every write it makes is sealed into
+    /// the hash chain in its own transaction. Each write is attributed to <paramref name="contextAccessor"/>'s context
+    /// when it has one, else to the ambient <see cref="AuditScope"/> of the flow that makes it, else it is recorded
+    /// with the visible origin <c>unattributed</c>. Registrations whose options are built once for all scopes
+    /// (<c>AddDbContextFactory</c>, <c>AddDbContextPool</c>, <c>AddPooledDbContextFactory</c>) pass no accessor and rely on
+    /// <see cref="AuditScope"/>. After migrating, call <see cref="InstallAuditCaptureAsync"/> once at start-up.
     /// </summary>
     /// <param name="neverBlockSpool">Never-block mode: where entries go when they cannot be written; null fails the change instead.</param>
-    public static DbContextOptionsBuilder UseAuditTrail(this DbContextOptionsBuilder builder, IAuditContextAccessor contextAccessor, TimeProvider? time = null, AuditSpool? neverBlockSpool = null)
+    /// <param name="log">Where a refused or spooled change is logged, so that an administrator is alerted.</param>
+    public static DbContextOptionsBuilder UseAuditTrail(this DbContextOptionsBuilder builder, IAuditContextAccessor? contextAccessor = null, TimeProvider? time = null, AuditSpool? neverBlockSpool = null, ILogger? log = null)
     {
         builder.ReplaceService<Microsoft.EntityFrameworkCore.Infrastructure.IModelCustomizer, AuditModelCustomizer>();
-        return builder.AddInterceptors(new AuditTrailInterceptor(contextAccessor, new AuditSealer(time ?? TimeProvider.System), neverBlockSpool));
+        return builder.AddInterceptors(new AuditTrailInterceptor(contextAccessor, new AuditSealer(time ?? TimeProvider.System), neverBlockSpool, log));
     }
 
-    /// <inheritdoc cref="UseAuditTrail(DbContextOptionsBuilder, IAuditContextAccessor, TimeProvider?, AuditSpool?)"/>
-    public static DbContextOptionsBuilder<TContext> UseAuditTrail<TContext>(this DbContextOptionsBuilder<TContext> builder, IAuditContextAccessor contextAccessor, TimeProvider? time = null, AuditSpool? neverBlockSpool = null)
+    /// <inheritdoc cref="UseAuditTrail(DbContextOptionsBuilder, IAuditContextAccessor?, TimeProvider?, AuditSpool?, ILogger?)"/>
+    public static DbContextOptionsBuilder<TContext> UseAuditTrail<TContext>(this DbContextOptionsBuilder<TContext> builder, IAuditContextAccessor? contextAccessor = null, TimeProvider? time = null, AuditSpool? neverBlockSpool = null, ILogger? log = null)
         where TContext : DbContext =>
-        (DbContextOptionsBuilder<TContext>)UseAuditTrail((DbContextOptionsBuilder)builder, contextAccessor, time, neverBlockSpool);
+        (DbContextOptionsBuilder<TContext>)UseAuditTrail((DbContextOptionsBuilder)builder, contextAccessor, time, neverBlockSpool, log);
 
-    /// <summary>Installs or updates the capture triggers and append-only guards to match the model and policy.</summary>
-    public static Task<AuditTriggerChanges> InstallAuditCaptureAsync(this DatabaseFacade database, AuditOptions options, CancellationToken cancellationToken = default) =>
-        AuditTriggerInstaller.InstallAsync(database, options, cancellationToken);
+    /// <summary>
+    /// Installs or updates the append-only guards and this context's capture triggers to match its model and policy.
+    /// The triggers are owned by <paramref name="owner"/> (default: the context's type name); an install never removes
+    /// another owner's triggers, so several contexts can share one database. A trigger found missing or altered since
+    /// the chain recorded it is restored and recorded as a tamper signal (<c>audit.capture_restored</c>).
+    /// </summary>
+    public static Task<AuditTriggerChanges> InstallAuditCaptureAsync(this DatabaseFacade database, AuditOptions options, string? owner = null, CancellationToken cancellationToken = default) =>
+        AuditTriggerInstaller.InstallAsync(database, options, owner, cancellationToken);
+
+    /// <summary>Removes capture from <paramref name="table"/> on purpose, recorded as <c>audit.capture_removed</c> with the reason (see <see cref="AuditTriggerInstaller.RemoveAsync"/>).</summary>
+    public static Task<IReadOnlyList<string>> RemoveAuditCaptureAsync(this DatabaseFacade database, string table, string reason, AuditContext actor, CancellationToken cancellationToken = default) =>
+        AuditTriggerInstaller.RemoveAsync(database, table, reason, actor, cancellationToken);
 
     /// <summary>
     /// Appends an event (login, export, a custom <c>resource.verb</c>) to the chain. Inside a transaction of the
@@ -66,6 +79,15 @@ public static class AuditTrailExtensions
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             var sealer = new AuditSealer(TimeProvider.System);
             var count = sealer.Seal(connection, transaction, AuditSealer.SealEverythingAsOutOfBand, AuditContext.ForJob("out-of-band-sealer"), Guid.NewGuid().ToString("N"));
+            if (connection is Microsoft.Data.Sqlite.SqliteConnection)
+            {
+                // Notes of rows a REPLACE might have deleted, left by statements that ignored their row: never entries.
+                await using var clear = connection.CreateCommand();
+                clear.Transaction = transaction;
+                clear.CommandText = $"""DELETE FROM "{AuditStoreModel.StashTable}" """;
+                await clear.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await transaction.CommitAsync(cancellationToken);
             return count;
         }

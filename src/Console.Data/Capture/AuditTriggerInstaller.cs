@@ -3,26 +3,34 @@ using System.Globalization;
 using System.Text.Json;
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data.Interceptors;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace ComplianceConsole.Data.Capture;
 
-public sealed record AuditTriggerChanges(IReadOnlyList<string> Created, IReadOnlyList<string> Dropped)
+/// <param name="Restored">Guards or capture triggers found missing or altered against the chain's record, and re-installed.</param>
+/// <param name="Skipped">Tables this owner would capture but another owner already does: left as they are.</param>
+public sealed record AuditTriggerChanges(IReadOnlyList<string> Created, IReadOnlyList<string> Dropped, IReadOnlyList<string> Restored, IReadOnlyList<string> Skipped)
 {
     public bool Any => Created.Count > 0 || Dropped.Count > 0;
 }
 
 /// <summary>
-/// Keeps the database's capture triggers equal to the policy: creates missing ones, replaces changed ones,
-/// drops those of tables no longer audited, in one transaction. A change of triggers is itself an audited
-/// event (audit.capture_changed), so a policy change can't pass unnoticed.
+/// Keeps the database's triggers equal to an owner's policy, in one transaction:
+/// - the append-only guards of the store, shared by every owner;
+/// - the owner's capture triggers: creates missing ones, replaces changed ones, drops those of tables its policy no
+///   longer captures. Every capture trigger names its owner (the context type, or the name given), and an install
+///   never touches another owner's triggers: several contexts can share one database.
+/// A trigger that differs from what the chain last recorded (missing, altered, or an unknown trigger on the store's
+/// own tables) is a tamper signal: it is restored and recorded as <see cref="AuditEventNames.CaptureRestored"/>.
+/// A policy change is recorded as <see cref="AuditEventNames.CaptureChanged"/>, with the hash of every trigger in force.
 /// </summary>
 public static class AuditTriggerInstaller
 {
-    public const string CaptureChangedEvent = "audit.capture_changed";
+    public const string CaptureChangedEvent = AuditEventNames.CaptureChanged;
 
-    public static async Task<AuditTriggerChanges> InstallAsync(DatabaseFacade database, AuditOptions options, CancellationToken cancellationToken = default)
+    public static async Task<AuditTriggerChanges> InstallAsync(DatabaseFacade database, AuditOptions options, string? owner = null, CancellationToken cancellationToken = default)
     {
         var sqlServer = database.IsSqlServer();
         if (!sqlServer && !database.IsSqlite())
@@ -38,45 +46,90 @@ public static class AuditTriggerInstaller
         }
 
         var context = database.GetService<ICurrentDbContext>().Context;
+        owner ??= context.GetType().Name;
         var policy = AuditPolicyResolver.Resolve(context.Model, options);
-        var desired = sqlServer
-            ? policy.Tables.Select(t => SqlServerAuditSql.CaptureTrigger(t, policy.Mode)).ToDictionary(p => p.Key, p => p.Value)
-            : policy.Tables.SelectMany(t => SqliteAuditSql.CaptureTriggers(t, policy.Mode)).ToDictionary(p => p.Key, p => p.Value);
 
         await database.OpenConnectionAsync(cancellationToken);
         try
         {
             var connection = database.GetDbConnection();
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var existing = new Dictionary<string, string>();
-            var dropTargets = new Dictionary<string, string>();
-            var listSql = sqlServer
-                ? SqlServerAuditSql.ListCaptureTriggers
-                : "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit\\_capture\\_%' ESCAPE '\\'";
-            await using (var list = Command(connection, transaction, listSql))
-            await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
+            var desired = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var table in policy.Tables)
             {
-                while (await reader.ReadAsync(cancellationToken))
+                IEnumerable<KeyValuePair<string, string>> triggers = sqlServer
+                    ? [SqlServerAuditSql.CaptureTrigger(table, policy.Mode, owner)]
+                    : SqliteAuditSql.CaptureTriggers(table, policy.Mode, owner, await SqliteUniqueKeysAsync(connection, transaction, table.Table, cancellationToken));
+                foreach (var (name, sql) in triggers)
                 {
-                    var name = reader.GetString(0);
-                    existing[name] = reader.GetString(1);
-                    dropTargets[name] = sqlServer
-                        ? $"{SqlServerAuditSql.Quote(reader.GetString(2))}.{SqlServerAuditSql.Quote(name)}"
-                        : SqliteAuditSql.Quote(name);
+                    desired[name] = sql;
                 }
             }
 
-            var dropped = existing.Keys.Where(name => !desired.TryGetValue(name, out var sql) || !SameSql(sql, existing[name])).Order(StringComparer.Ordinal).ToList();
-            var created = desired.Keys.Where(name => !existing.TryGetValue(name, out var sql) || !SameSql(sql, desired[name])).Order(StringComparer.Ordinal).ToList();
-            var watermark = AuditSealer.ReadWatermark(connection, transaction);
-            foreach (var name in dropped)
+            var guards = sqlServer ? SqlServerAuditSql.Guards : SqliteAuditSql.Guards;
+            var installed = await AuditTriggerState.ReadInstalledAsync(connection, transaction, cancellationToken);
+            var recorded = await AuditTriggerState.ReadRecordedAsync(connection, transaction, cancellationToken);
+            var byName = installed.ToDictionary(t => t.Name, StringComparer.Ordinal);
+
+            // Tamper signals this install can repair: the guards, this owner's triggers, unknown triggers on the store.
+            var tampered = AuditTriggerState.Compare(installed, recorded, guards.Keys)
+                .Where(p => p.Owner is null || p.Owner == owner || p.Owner == AuditTriggerState.StoreOwner).ToList();
+
+            var skipped = new List<string>();
+            foreach (var name in desired.Keys.ToList())
             {
-                await Execute(connection, transaction, $"DROP TRIGGER {dropTargets[name]}", cancellationToken);
+                if (byName.TryGetValue(name, out var existing) && existing.Owner is { } other && other != owner)
+                {
+                    skipped.Add($"{name} (owned by {other})");
+                    desired.Remove(name);
+                }
             }
 
-            foreach (var name in created)
+            var drop = new List<InstalledTrigger>();
+            var create = new List<string>();
+            void Want(string name, string sql)
             {
-                await Execute(connection, transaction, desired[name], cancellationToken);
+                if (byName.TryGetValue(name, out var existing))
+                {
+                    if (existing.Hash == AuditTriggerState.Hash(sql))
+                    {
+                        return;
+                    }
+
+                    drop.Add(existing);
+                }
+
+                create.Add(sql);
+            }
+
+            foreach (var (name, sql) in guards)
+            {
+                Want(name, sql);
+            }
+
+            foreach (var (name, sql) in desired)
+            {
+                Want(name, sql);
+            }
+
+            var planned = policy.Tables.Select(t => t.Table).ToHashSet(StringComparer.Ordinal);
+            drop.AddRange(installed.Where(t =>
+                t.Name.StartsWith(SqliteAuditSql.CaptureTriggerPrefix, StringComparison.Ordinal) && !desired.ContainsKey(t.Name)
+                && (t.Owner == owner || (t.Owner is null && planned.Contains(t.Table)))));
+            drop.AddRange(installed.Where(t => tampered.Any(p => p.Kind == "unrecorded" && p.Name == t.Name)));
+
+            var watermark = AuditSealer.ReadWatermark(connection, transaction);
+            foreach (var trigger in drop.DistinctBy(t => t.Name))
+            {
+                var target = sqlServer
+                    ? $"{SqlServerAuditSql.Quote(trigger.Schema ?? "dbo")}.{SqlServerAuditSql.Quote(trigger.Name)}"
+                    : SqliteAuditSql.Quote(trigger.Name);
+                await Execute(connection, transaction, $"DROP TRIGGER {target}", cancellationToken);
+            }
+
+            foreach (var sql in create)
+            {
+                await Execute(connection, transaction, sql, cancellationToken);
             }
 
             if (sqlServer)
@@ -84,29 +137,54 @@ public static class AuditTriggerInstaller
                 // Sealers skip other writers' locked pending rows (READPAST); a table lock would make them wait instead.
                 await Execute(connection, transaction, "ALTER TABLE [AuditPending] SET (LOCK_ESCALATION = DISABLE)", cancellationToken);
             }
-            else
+
+            var events = new List<SpooledRow>();
+            if (tampered.Count > 0)
             {
-                await Execute(connection, transaction, SqliteAuditSql.AppendOnlyGuards, cancellationToken);
-            }
-            var changes = new AuditTriggerChanges(created, dropped.Where(d => !created.Contains(d)).ToList());
-            if (changes.Any)
-            {
-                var metadata = JsonSerializer.Serialize(new SortedDictionary<string, string?>(StringComparer.Ordinal)
+                events.Add(Event(AuditEventNames.CaptureRestored, owner, new SortedDictionary<string, string?>(StringComparer.Ordinal)
                 {
-                    ["created"] = string.Join(", ", changes.Created),
-                    ["dropped"] = string.Join(", ", changes.Dropped),
+                    ["owner"] = owner,
+                    ["restored"] = string.Join("; ", tampered.Select(p => p.Message)),
+                    ["since"] = await SinceAsync(connection, transaction, tampered, recorded, cancellationToken),
+                }));
+            }
+
+            var createdNames = desired.Where(d => create.Contains(d.Value)).Select(d => d.Key).Order(StringComparer.Ordinal).ToList();
+            var droppedNames = drop.Select(d => d.Name).Where(n => !desired.ContainsKey(n) && !guards.ContainsKey(n)).Distinct().Order(StringComparer.Ordinal).ToList();
+            var map = AuditTriggerState.Map(desired);
+            if (!recorded.ByOwner.TryGetValue(owner, out var before) || !SameMap(before, map) || createdNames.Count > 0 || droppedNames.Count > 0)
+            {
+                events.Add(Event(AuditEventNames.CaptureChanged, "audit-policy", new SortedDictionary<string, string?>(StringComparer.Ordinal)
+                {
+                    ["owner"] = owner,
+                    ["created"] = string.Join(", ", createdNames),
+                    ["dropped"] = string.Join(", ", droppedNames),
                     ["excludedTables"] = string.Join(", ", policy.ExcludedTables),
                     ["mode"] = policy.Mode.ToString(),
-                });
-                var now = DateTime.UtcNow.ToString(AuditSealer.SqliteDateFormat, CultureInfo.InvariantCulture);
-                AuditSealer.RestoreRows(connection, transaction,
-                    [new SpooledRow(null, AuditOperations.Event, null, null, null, null, CaptureChangedEvent, "audit-policy", metadata, null, null, null, now)]);
-                new AuditSealer(TimeProvider.System).Seal(connection, transaction, watermark,
-                    AuditContext.ForJob("startup"), Guid.NewGuid().ToString("N"));
+                    ["skipped"] = string.Join(", ", skipped),
+                    ["triggers"] = JsonSerializer.Serialize(map),
+                }));
+            }
+
+            var guardMap = AuditTriggerState.Map(guards);
+            if (!recorded.ByOwner.TryGetValue(AuditTriggerState.StoreOwner, out var guardsBefore) || !SameMap(guardsBefore, guardMap))
+            {
+                events.Add(Event(AuditEventNames.CaptureChanged, "audit-store", new SortedDictionary<string, string?>(StringComparer.Ordinal)
+                {
+                    ["owner"] = AuditTriggerState.StoreOwner,
+                    ["triggers"] = JsonSerializer.Serialize(guardMap),
+                }));
+            }
+
+            if (events.Count > 0)
+            {
+                AuditSealer.RestoreRows(connection, transaction, events);
+                await new AuditSealer(TimeProvider.System).SealAsync(connection, transaction, watermark,
+                    AuditContext.ForJob("capture-install"), Guid.NewGuid().ToString("N"), async: true, cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);
-            return changes;
+            return new AuditTriggerChanges(createdNames, droppedNames, tampered.Select(p => p.Message).ToList(), skipped);
         }
         finally
         {
@@ -114,7 +192,163 @@ public static class AuditTriggerInstaller
         }
     }
 
-    private static bool SameSql(string a, string b) => a.ReplaceLineEndings("\n").Trim() == b.ReplaceLineEndings("\n").Trim();
+    /// <summary>
+    /// Removes capture from a table on purpose: drops its capture triggers, whoever installed them, and records
+    /// <see cref="AuditEventNames.CaptureRemoved"/> with the reason, and each affected owner's triggers now in force.
+    /// Returns the triggers dropped. An owner whose policy still captures the table installs it again at its next
+    /// start-up: exclude the table in that owner's configuration first.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> RemoveAsync(DatabaseFacade database, string table, string reason, AuditContext actor, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ArgumentException("Say why capture is removed from the table: the reason is recorded in the chain.", nameof(reason));
+        }
+
+        await database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = database.GetDbConnection();
+            var sqlServer = connection is not SqliteConnection;
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var installed = await AuditTriggerState.ReadInstalledAsync(connection, transaction, cancellationToken);
+            var recorded = await AuditTriggerState.ReadRecordedAsync(connection, transaction, cancellationToken);
+            var targets = installed.Where(t => t.Name.StartsWith(SqliteAuditSql.CaptureTriggerPrefix, StringComparison.Ordinal)
+                && string.Equals(t.Table, table, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (targets.Count == 0)
+            {
+                throw new InvalidOperationException($"Table {table} has no capture triggers, so there is nothing to remove. The tables captured are listed under Audit trail › Capture policy.");
+            }
+
+            var watermark = AuditSealer.ReadWatermark(connection, transaction);
+            foreach (var trigger in targets)
+            {
+                var target = sqlServer
+                    ? $"{SqlServerAuditSql.Quote(trigger.Schema ?? "dbo")}.{SqlServerAuditSql.Quote(trigger.Name)}"
+                    : SqliteAuditSql.Quote(trigger.Name);
+                await Execute(connection, transaction, $"DROP TRIGGER {target}", cancellationToken);
+            }
+
+            var names = targets.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+            var events = new List<SpooledRow>
+            {
+                Event(AuditEventNames.CaptureRemoved, table, new SortedDictionary<string, string?>(StringComparer.Ordinal)
+                {
+                    ["dropped"] = string.Join(", ", names.Order(StringComparer.Ordinal)),
+                    ["reason"] = reason,
+                    ["table"] = table,
+                }),
+            };
+            foreach (var (owner, map) in recorded.ByOwner.Where(o => o.Value.Keys.Any(names.Contains)))
+            {
+                events.Add(Event(AuditEventNames.CaptureChanged, "audit-policy", new SortedDictionary<string, string?>(StringComparer.Ordinal)
+                {
+                    ["owner"] = owner,
+                    ["dropped"] = string.Join(", ", map.Keys.Where(names.Contains).Order(StringComparer.Ordinal)),
+                    ["triggers"] = JsonSerializer.Serialize(map.Where(t => !names.Contains(t.Key)).ToDictionary(t => t.Key, t => t.Value)),
+                }));
+            }
+
+            AuditSealer.RestoreRows(connection, transaction, events);
+            await new AuditSealer(TimeProvider.System).SealAsync(connection, transaction, watermark, actor, Guid.NewGuid().ToString("N"), async: true, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return names.Order(StringComparer.Ordinal).ToList();
+        }
+        finally
+        {
+            await database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>The key columns of every unique index of a SQLite table (expression indexes aside), with each index's collation.</summary>
+    private static async Task<List<IReadOnlyList<UniqueColumn>>> SqliteUniqueKeysAsync(DbConnection connection, DbTransaction transaction, string table, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, """
+            SELECT il.name, ix.name, ix.coll, ix.cid FROM pragma_index_list(@table) AS il JOIN pragma_index_xinfo(il.name) AS ix
+            WHERE il."unique" = 1 AND ix.key = 1 ORDER BY il.name, ix.seqno
+            """);
+        var p = command.CreateParameter();
+        p.ParameterName = "@table";
+        p.Value = table;
+        command.Parameters.Add(p);
+        var indexes = new Dictionary<string, List<UniqueColumn>>(StringComparer.Ordinal);
+        var expression = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var index = reader.GetString(0);
+            if (reader.IsDBNull(1) || reader.GetInt64(3) < 0)
+            {
+                expression.Add(index);
+                continue;
+            }
+
+            var collation = reader.IsDBNull(2) || reader.GetString(2) == "BINARY" ? null : reader.GetString(2);
+            (indexes.TryGetValue(index, out var columns) ? columns : indexes[index] = []).Add(new UniqueColumn(reader.GetString(1), collation));
+        }
+
+        return indexes.Where(i => !expression.Contains(i.Key)).Select(i => (IReadOnlyList<UniqueColumn>)i.Value).ToList();
+    }
+
+    /// <summary>Since when a tampered trigger can have been missing: when the chain last recorded it, and for capture triggers the last change it captured.</summary>
+    private static async Task<string> SinceAsync(DbConnection connection, DbTransaction transaction, List<TriggerProblem> tampered, RecordedTriggers recorded, CancellationToken cancellationToken)
+    {
+        var parts = new List<string>();
+        foreach (var problem in tampered)
+        {
+            var text = problem.Name;
+            if (problem.Owner is { } owner && recorded.RecordedAt.TryGetValue(owner, out var at))
+            {
+                text += $": recorded in force at seq {at.Seq} ({at.At:yyyy-MM-dd HH:mm:ss} UTC)";
+            }
+
+            if (TableOf(problem.Name) is { } table)
+            {
+                await using var command = Command(connection, transaction, connection is SqliteConnection
+                    ? """SELECT max("Seq"), max("OccurredAtUtc") FROM "AuditEntries" WHERE "TableName" = @table"""
+                    : "SELECT MAX([Seq]), MAX([OccurredAtUtc]) FROM [AuditEntries] WHERE [TableName] = @table");
+                var p = command.CreateParameter();
+                p.ParameterName = "@table";
+                p.Value = table;
+                command.Parameters.Add(p);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                if (await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0))
+                {
+                    text += $"; last change captured from {table} at seq {reader.GetInt64(0)} ({reader.GetDateTime(1):yyyy-MM-dd HH:mm:ss} UTC), changes after that may be missing";
+                }
+            }
+
+            parts.Add(text);
+        }
+
+        return string.Join("; ", parts);
+    }
+
+    private static string? TableOf(string triggerName)
+    {
+        if (!triggerName.StartsWith(SqliteAuditSql.CaptureTriggerPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = triggerName[SqliteAuditSql.CaptureTriggerPrefix.Length..];
+        foreach (var suffix in new[] { "_before_insert", "_before_update", "_insert", "_update", "_delete" })
+        {
+            if (rest.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                return rest[..^suffix.Length];
+            }
+        }
+
+        return rest; // SQL Server: one trigger per table
+    }
+
+    private static bool SameMap(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(p => b.TryGetValue(p.Key, out var v) && v == p.Value);
+
+    private static SpooledRow Event(string name, string target, SortedDictionary<string, string?> metadata) =>
+        new(null, AuditOperations.Event, null, null, null, null, name, target, JsonSerializer.Serialize(metadata), null, null, null,
+            DateTime.UtcNow.ToString(AuditSealer.SqliteDateFormat, CultureInfo.InvariantCulture));
 
     private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)
     {

@@ -30,16 +30,58 @@ public static class SqlServerAuditSql
         """;
 
     /// <summary>
+    /// The append-only guards the installer keeps in force (it replaces the first migration's two), keyed by name:
+    /// - every UPDATE is refused (a MERGE's update too);
+    /// - an insert is accepted only as a gap-free block directly after the head, so nothing is slotted in;
+    /// - a DELETE is refused unless a retention anchor later in the chain covers each deleted entry: its table, its
+    ///   seq range and its cut-off time. That is the only delete path, and each use of it is an entry of the chain.
+    /// IGNORE_DUP_KEY cannot help a rewrite: the key is the seq, and an update or a delete is refused whatever the index.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Guards { get; } = new Dictionary<string, string>
+    {
+        [SqliteAuditSql.GuardPrefix + "refuse_update"] = RefuseUpdateTrigger,
+        [SqliteAuditSql.GuardPrefix + "refuse_out_of_sequence"] = """
+            CREATE TRIGGER [dbo].[audit_entries_refuse_out_of_sequence] ON [dbo].[AuditEntries] AFTER INSERT AS
+            BEGIN
+                SET NOCOUNT ON;
+                DECLARE @first bigint, @last bigint, @count bigint;
+                SELECT @first = MIN([Seq]), @last = MAX([Seq]), @count = COUNT_BIG(*) FROM inserted;
+                IF @count = 0 RETURN;
+                IF @last - @first + 1 <> @count
+                   OR EXISTS (SELECT 1 FROM [dbo].[AuditEntries] WHERE [Seq] > @last)
+                   OR (@first > 1 AND NOT EXISTS (SELECT 1 FROM [dbo].[AuditEntries] WHERE [Seq] = @first - 1)
+                       AND EXISTS (SELECT 1 FROM [dbo].[AuditEntries] WHERE [Seq] < @first))
+                    THROW 51002, 'AuditEntries is append-only: an entry can only be appended with the next seq, never slotted in.', 1;
+            END
+            """,
+        [SqliteAuditSql.GuardPrefix + "refuse_delete"] = $"""
+            CREATE TRIGGER [dbo].[audit_entries_refuse_delete] ON [dbo].[AuditEntries] INSTEAD OF DELETE AS
+            BEGIN
+                SET NOCOUNT ON;
+                IF EXISTS (SELECT 1 FROM deleted AS d WHERE NOT EXISTS (
+                    SELECT 1 FROM [dbo].[AuditEntries] AS a
+                    WHERE a.[Operation] = N'event' AND a.[EventName] = N'{AuditEventNames.RetentionPurged}' AND a.[Seq] > d.[Seq]
+                      AND (JSON_VALUE(a.[Metadata], '$.table') = d.[TableName] OR (JSON_VALUE(a.[Metadata], '$.table') IS NULL AND d.[TableName] IS NULL))
+                      AND d.[Seq] BETWEEN TRY_CAST(JSON_VALUE(a.[Metadata], '$.fromSeq') AS bigint) AND TRY_CAST(JSON_VALUE(a.[Metadata], '$.throughSeq') AS bigint)
+                      AND d.[OccurredAtUtc] < TRY_CAST(JSON_VALUE(a.[Metadata], '$.before') AS datetime2)))
+                    THROW 51001, 'AuditEntries is append-only: entries are removed only by the retention purge.', 1;
+                DELETE e FROM [dbo].[AuditEntries] AS e JOIN deleted AS d ON d.[Seq] = e.[Seq];
+            END
+            """,
+    };
+
+    /// <summary>Lists every trigger the capture engine owns or guards: name, table, text, schema.</summary>
+    public const string ListTriggers = """
+        SELECT t.[name], OBJECT_NAME(t.[parent_id]), m.[definition], OBJECT_SCHEMA_NAME(t.[parent_id]) FROM sys.triggers AS t
+        JOIN sys.sql_modules AS m ON m.[object_id] = t.[object_id]
+        WHERE t.[parent_class] = 1 AND (t.[name] LIKE N'audit[_]%' OR OBJECT_NAME(t.[parent_id]) IN (N'AuditEntries', N'AuditPending'))
+        """;
+
+    /// <summary>
     /// CREATE TRIGGER must start a batch; EF's idempotent script wraps each migration in IF ... BEGIN ... END, so
     /// the statement runs through EXEC, which gives it a batch of its own in both kinds of script.
     /// </summary>
     public static string InOwnBatch(string statement) => $"EXEC({Literal(statement)})";
-
-    /// <summary>Lists the installed capture triggers with their text, to compare with the policy, and their schema.</summary>
-    public const string ListCaptureTriggers = """
-        SELECT t.[name], m.[definition], OBJECT_SCHEMA_NAME(t.[parent_id]) FROM sys.triggers AS t JOIN sys.sql_modules AS m ON m.[object_id] = t.[object_id]
-        WHERE t.[parent_class] = 1 AND t.[name] LIKE N'audit[_]capture[_]%'
-        """;
 
     /// <summary>
     /// The capture trigger of one table: one statement-level AFTER INSERT, UPDATE, DELETE trigger that writes a
@@ -50,7 +92,7 @@ public static class SqlServerAuditSql
     /// in <see cref="AuditValueMode.ChangedOnly"/> mode only the changed columns are kept.
     /// String columns compare with a binary collation, so a change of case is a change. Needs SQL Server 2016+.
     /// </summary>
-    public static KeyValuePair<string, string> CaptureTrigger(TableCapturePlan plan, AuditValueMode mode)
+    public static KeyValuePair<string, string> CaptureTrigger(TableCapturePlan plan, AuditValueMode mode, string owner)
     {
         if (plan.KeyColumns.Count == 0)
         {
@@ -101,7 +143,7 @@ public static class SqlServerAuditSql
 
         var sql = $"""
             CREATE TRIGGER {schema}.{Quote(name)} ON {table} AFTER INSERT, UPDATE, DELETE AS
-            BEGIN
+            BEGIN /* {SqliteAuditSql.OwnerMarker}{owner.Replace("*/", "")} */
                 SET NOCOUNT ON;
                 IF NOT EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM deleted) RETURN;
                 DECLARE @now datetime2(7) = SYSUTCDATETIME();

@@ -110,20 +110,40 @@ public sealed class AuditSealer(TimeProvider time)
     }
 
     /// <summary>
-    /// SQLite: the highest pending id before this transaction's first write; rows at or below it were left by
-    /// writers outside the app. SQL Server tags pending rows with their transaction instead, so it needs none.
+    /// SQLite: the highest pending id when this transaction began; rows at or below it were left by writers outside
+    /// the app. SQL Server tags pending rows with their transaction instead, so it needs none.
     /// </summary>
-    public static long ReadWatermark(DbConnection connection, DbTransaction transaction)
+    public static long ReadWatermark(DbConnection connection, DbTransaction transaction) =>
+        ReadWatermarkAsync(connection, transaction, async: false, default).GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="ReadWatermark"/>
+    public static async Task<long> ReadWatermarkAsync(DbConnection connection, DbTransaction transaction, bool async, CancellationToken cancellationToken)
     {
         if (connection is not SqliteConnection)
         {
             return 0;
         }
 
-        using var command = connection.CreateCommand();
+        await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """SELECT coalesce(max("Id"), 0) FROM "AuditPending" """;
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        var value = async ? await command.ExecuteScalarAsync(cancellationToken) : command.ExecuteScalar();
+        return Convert.ToInt64(value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Seals every pending row; returns how many entries were appended. SQLite's client is synchronous whatever the
+    /// call, and by now the transaction already holds SQLite's write lock; on SQL Server the wait for the chain lock
+    /// and every round trip are asynchronous when <paramref name="async"/> is set, so no thread blocks on them.
+    /// </summary>
+    public async Task<int> SealAsync(DbConnection connection, DbTransaction transaction, long watermark, AuditContext context, string transactionId, bool async, CancellationToken cancellationToken)
+    {
+        if (connection is SqliteConnection)
+        {
+            return Seal(connection, transaction, watermark, context, transactionId);
+        }
+
+        return await SqlServerAuditSealer.SealAsync(connection, transaction, watermark == SealEverythingAsOutOfBand, context, transactionId, time.GetUtcNow().UtcDateTime, async, cancellationToken);
     }
 
     /// <summary>Seals every pending row; returns how many entries were appended.</summary>
@@ -131,7 +151,7 @@ public sealed class AuditSealer(TimeProvider time)
     {
         if (connection is not SqliteConnection { Handle: { } handle })
         {
-            return SqlServerAuditSealer.Seal(connection, transaction, watermark == SealEverythingAsOutOfBand, context, transactionId, time.GetUtcNow().UtcDateTime);
+            return SealAsync(connection, transaction, watermark, context, transactionId, async: false, default).GetAwaiter().GetResult();
         }
 
         long seq;

@@ -1,286 +1,96 @@
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using ComplianceConsole.Core.Auditing;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace ComplianceConsole.Data.Interceptors;
 
 /// <summary>
-/// The capture path seen from EF. The database triggers capture every row change; this interceptor makes sure
-/// that every write the app makes runs in a transaction, notes the pending-row watermark before the first
-/// write, and seals the captured rows into the chain just before that transaction commits, with the actor and
-/// context of the scope this interceptor was created for (a Blazor circuit, an HTTP request or a job).
+/// The capture path seen from EF. The database triggers capture every row change; this interceptor seals the
+/// captured rows into the chain just before each transaction commits, with the actor and context of the scope
+/// that makes the write (<see cref="AuditScope.Resolve"/>).
 ///
-/// - SaveChanges: starts a transaction if the caller has none (EF would skip it for a single statement).
-/// - ExecuteUpdate/ExecuteDelete/ExecuteSql outside a transaction: the command gets a transaction of its own,
-///   sealed and committed as soon as it has run.
-/// - Any commit of a transaction that wrote: sealed first; if sealing fails, the commit does not happen.
+/// - Every transaction EF starts or is handed is tracked from its start: on SQLite the pending-row watermark is
+///   read then, under the write lock (Microsoft.Data.Sqlite begins IMMEDIATE). At its commit, the transaction's own
+///   pending rows are sealed, whatever the commands in it were (raw ADO.NET commands on the same connection too).
+/// - SaveChanges: EF owns the transaction (<see cref="AutoTransactionBehavior.Always"/>), so the seal runs inside
+///   EF's execution strategy and before EF accepts the changes. A failed seal fails the SaveChanges like any failed
+///   command: the changes stay pending and a retry saves them. Retrying strategies work.
+/// - A command outside a transaction that may write, as EF's <see cref="CommandSource"/> tells (SaveChanges,
+///   ExecuteUpdate/Delete, ExecuteSql, FromSql, unknown), gets a transaction of its own, sealed and committed as
+///   soon as it has run. No SQL text is parsed, so comments, batches, EXEC and IF cannot hide a write.
+/// - A transaction that wrote nothing to an audited table seals nothing (the sealer finds no rows of its own).
 /// </summary>
-public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor, AuditSealer sealer, AuditSpool? spool = null)
+public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor, AuditSealer sealer, AuditSpool? spool = null, ILogger? log = null)
     : DbCommandInterceptor, IDbTransactionInterceptor, ISaveChangesInterceptor
 {
+    private const string SealSavepoint = "cc_seal";
+
     private readonly ConditionalWeakTable<DbTransaction, TransactionState> _transactions = new();
-    private readonly ConditionalWeakTable<DbContext, SaveTransaction> _saveTransactions = new();
     private readonly ConditionalWeakTable<DbCommand, DbTransaction> _commandTransactions = new();
 
-    // ---- SaveChanges: always in a transaction ----
+    // ---- SaveChanges: EF owns the transaction ----
 
     public InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
     {
-        BeginSaveTransaction(eventData.Context);
+        AlwaysInTransaction(eventData.Context);
         return result;
     }
 
     public ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
-        BeginSaveTransaction(eventData.Context);
+        AlwaysInTransaction(eventData.Context);
         return ValueTask.FromResult(result);
     }
 
-    public int SavedChanges(SaveChangesCompletedEventData eventData, int result)
+    // EF skips the transaction for a single statement; the seal needs one, so that it commits with the change.
+    private static void AlwaysInTransaction(DbContext? context)
     {
-        EndSaveTransaction(eventData.Context, commit: true);
+        if (context is not null)
+        {
+            context.Database.AutoTransactionBehavior = AutoTransactionBehavior.Always;
+        }
+    }
+
+    // ---- Transactions: tracked from their start, sealed before their commit ----
+
+    public DbTransaction TransactionStarted(DbConnection connection, TransactionEndEventData eventData, DbTransaction result)
+    {
+        TrackAsync(connection, result, async: false, default).GetAwaiter().GetResult();
         return result;
     }
 
-    public ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
+    public async ValueTask<DbTransaction> TransactionStartedAsync(DbConnection connection, TransactionEndEventData eventData, DbTransaction result, CancellationToken cancellationToken = default)
     {
-        EndSaveTransaction(eventData.Context, commit: true);
-        return ValueTask.FromResult(result);
-    }
-
-    public void SaveChangesFailed(DbContextErrorEventData eventData) => EndSaveTransaction(eventData.Context, commit: false);
-
-    public Task SaveChangesFailedAsync(DbContextErrorEventData eventData, CancellationToken cancellationToken = default)
-    {
-        EndSaveTransaction(eventData.Context, commit: false);
-        return Task.CompletedTask;
-    }
-
-    public void SaveChangesCanceled(DbContextEventData eventData) => EndSaveTransaction(eventData.Context, commit: false);
-
-    public Task SaveChangesCanceledAsync(DbContextEventData eventData, CancellationToken cancellationToken = default)
-    {
-        EndSaveTransaction(eventData.Context, commit: false);
-        return Task.CompletedTask;
-    }
-
-    private void BeginSaveTransaction(DbContext? context)
-    {
-        if (context is null || System.Transactions.Transaction.Current is not null)
-        {
-            return;
-        }
-
-        if (context.Database.CurrentTransaction is null)
-        {
-            var transaction = context.Database.BeginTransaction();
-            var savepoints = context.Database.AutoSavepointsEnabled;
-            context.Database.AutoSavepointsEnabled = false; // the whole transaction is ours: a savepoint would only cost two round trips
-            _saveTransactions.AddOrUpdate(context, new SaveTransaction(transaction, savepoints));
-        }
-
-        // SQL Server needs no watermark, so a SaveChanges transaction is marked for sealing up front, whatever
-        // the text of EF's batches (SQLite reads its watermark before the first write, in BeforeWrite).
-        if (!context.Database.IsSqlite() && context.Database.CurrentTransaction?.GetDbTransaction() is { } current)
-        {
-            _transactions.GetValue(current, _ => new TransactionState(0));
-        }
-    }
-
-    private void EndSaveTransaction(DbContext? context, bool commit)
-    {
-        if (context is null || !_saveTransactions.TryGetValue(context, out var owned))
-        {
-            return;
-        }
-
-        _saveTransactions.Remove(context);
-        try
-        {
-            if (commit)
-            {
-                owned.Transaction.Commit();
-            }
-            else
-            {
-                owned.Transaction.Rollback();
-            }
-        }
-        finally
-        {
-            owned.Transaction.Dispose();
-            context.Database.AutoSavepointsEnabled = owned.AutoSavepoints;
-        }
-    }
-
-    // ---- Commands: note the watermark before the first write; own a transaction when there is none ----
-
-    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
-    {
-        BeforeWrite(command);
+        await TrackAsync(connection, result, async: true, cancellationToken);
         return result;
     }
 
-    public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    public DbTransaction TransactionUsed(DbConnection connection, TransactionEventData eventData, DbTransaction result)
     {
-        BeforeWrite(command);
-        return ValueTask.FromResult(result);
-    }
-
-    public override int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
-    {
-        CompleteOwned(command);
+        TrackAsync(connection, result, async: false, default).GetAwaiter().GetResult();
         return result;
     }
 
-    public override ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+    public async ValueTask<DbTransaction> TransactionUsedAsync(DbConnection connection, TransactionEventData eventData, DbTransaction result, CancellationToken cancellationToken = default)
     {
-        CompleteOwned(command);
-        return ValueTask.FromResult(result);
-    }
-
-    public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
-    {
-        BeforeWrite(command);
+        await TrackAsync(connection, result, async: true, cancellationToken);
         return result;
     }
-
-    public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
-    {
-        BeforeWrite(command);
-        return ValueTask.FromResult(result);
-    }
-
-    public override InterceptionResult DataReaderClosing(DbCommand command, DataReaderClosingEventData eventData, InterceptionResult result)
-    {
-        // A write that returns rows (INSERT ... RETURNING through FromSql) outside a transaction: commit once read.
-        CompleteOwned(command);
-        return result;
-    }
-
-    public override ValueTask<InterceptionResult> DataReaderClosingAsync(DbCommand command, DataReaderClosingEventData eventData, InterceptionResult result)
-    {
-        CompleteOwned(command);
-        return ValueTask.FromResult(result);
-    }
-
-    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
-    {
-        BeforeWrite(command);
-        return result;
-    }
-
-    public override ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
-    {
-        BeforeWrite(command);
-        return ValueTask.FromResult(result);
-    }
-
-    public override object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
-    {
-        CompleteOwned(command);
-        return result;
-    }
-
-    public override ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
-    {
-        CompleteOwned(command);
-        return ValueTask.FromResult(result);
-    }
-
-    public override void CommandFailed(DbCommand command, CommandErrorEventData eventData) => AbandonOwned(command);
-
-    public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
-    {
-        AbandonOwned(command);
-        return Task.CompletedTask;
-    }
-
-    public override void CommandCanceled(DbCommand command, CommandEndEventData eventData) => AbandonOwned(command);
-
-    public override Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        AbandonOwned(command);
-        return Task.CompletedTask;
-    }
-
-    private void BeforeWrite(DbCommand command)
-    {
-        if (!IsWrite(command.CommandText) || command.Connection is not { } connection)
-        {
-            return;
-        }
-
-        var transaction = command.Transaction;
-        if (transaction is null)
-        {
-            // Microsoft.Data.Sqlite begins IMMEDIATE: we hold the write lock from here to the commit.
-            transaction = connection.BeginTransaction();
-            command.Transaction = transaction;
-            _commandTransactions.AddOrUpdate(command, transaction);
-        }
-
-        if (!_transactions.TryGetValue(transaction, out _))
-        {
-            _transactions.AddOrUpdate(transaction, new TransactionState(AuditSealer.ReadWatermark(connection, transaction)));
-        }
-    }
-
-    private void CompleteOwned(DbCommand command)
-    {
-        if (!_commandTransactions.TryGetValue(command, out var transaction))
-        {
-            return;
-        }
-
-        _commandTransactions.Remove(command);
-        command.Transaction = null;
-        try
-        {
-            SealBeforeCommit(transaction);
-            transaction.Commit();
-        }
-        catch
-        {
-            transaction.Rollback();
-            throw;
-        }
-        finally
-        {
-            _transactions.Remove(transaction);
-            transaction.Dispose();
-        }
-    }
-
-    private void AbandonOwned(DbCommand command)
-    {
-        if (!_commandTransactions.TryGetValue(command, out var transaction))
-        {
-            return;
-        }
-
-        _commandTransactions.Remove(command);
-        _transactions.Remove(transaction);
-        command.Transaction = null;
-        transaction.Rollback();
-        transaction.Dispose();
-    }
-
-    // ---- Transactions: seal before commit ----
 
     public InterceptionResult TransactionCommitting(DbTransaction transaction, TransactionEventData eventData, InterceptionResult result)
     {
-        SealBeforeCommit(transaction);
+        SealBeforeCommitAsync(transaction, async: false, default).GetAwaiter().GetResult();
         return result;
     }
 
-    public ValueTask<InterceptionResult> TransactionCommittingAsync(DbTransaction transaction, TransactionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
+    public async ValueTask<InterceptionResult> TransactionCommittingAsync(DbTransaction transaction, TransactionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
     {
-        SealBeforeCommit(transaction);
-        return ValueTask.FromResult(result);
+        await SealBeforeCommitAsync(transaction, async: true, cancellationToken);
+        return result;
     }
 
     public void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => _transactions.Remove(transaction);
@@ -299,25 +109,230 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor,
         return Task.CompletedTask;
     }
 
-    private void SealBeforeCommit(DbTransaction transaction)
+    // ---- Commands: a write outside a transaction gets one of its own ----
+
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+    {
+        BeforeCommandAsync(command, eventData, async: false, default).GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        await BeforeCommandAsync(command, eventData, async: true, cancellationToken);
+        return result;
+    }
+
+    public override int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
+    {
+        CompleteOwnedAsync(command, async: false, default).GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+    {
+        await CompleteOwnedAsync(command, async: true, cancellationToken);
+        return result;
+    }
+
+    public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+    {
+        BeforeCommandAsync(command, eventData, async: false, default).GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+    {
+        await BeforeCommandAsync(command, eventData, async: true, cancellationToken);
+        return result;
+    }
+
+    public override InterceptionResult DataReaderClosing(DbCommand command, DataReaderClosingEventData eventData, InterceptionResult result)
+    {
+        // A write that returns rows (INSERT ... RETURNING, EXEC through FromSql) outside a transaction: commit once
+        // read. The reader is closed first, because SQL Server without MARS runs no other command beside it.
+        if (_commandTransactions.TryGetValue(command, out _))
+        {
+            eventData.DataReader.Close();
+        }
+
+        CompleteOwnedAsync(command, async: false, default).GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<InterceptionResult> DataReaderClosingAsync(DbCommand command, DataReaderClosingEventData eventData, InterceptionResult result)
+    {
+        if (_commandTransactions.TryGetValue(command, out _))
+        {
+            await eventData.DataReader.CloseAsync();
+        }
+
+        await CompleteOwnedAsync(command, async: true, default);
+        return result;
+    }
+
+    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
+    {
+        BeforeCommandAsync(command, eventData, async: false, default).GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
+    {
+        await BeforeCommandAsync(command, eventData, async: true, cancellationToken);
+        return result;
+    }
+
+    public override object? ScalarExecuted(DbCommand command, CommandExecutedEventData eventData, object? result)
+    {
+        CompleteOwnedAsync(command, async: false, default).GetAwaiter().GetResult();
+        return result;
+    }
+
+    public override async ValueTask<object?> ScalarExecutedAsync(DbCommand command, CommandExecutedEventData eventData, object? result, CancellationToken cancellationToken = default)
+    {
+        await CompleteOwnedAsync(command, async: true, cancellationToken);
+        return result;
+    }
+
+    public override void CommandFailed(DbCommand command, CommandErrorEventData eventData) => AbandonOwned(command);
+
+    public override Task CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        AbandonOwned(command);
+        return Task.CompletedTask;
+    }
+
+    public override void CommandCanceled(DbCommand command, CommandEndEventData eventData) => AbandonOwned(command);
+
+    public override Task CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        AbandonOwned(command);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Whether a command may write. LINQ queries, value generators, scaffolding and migrations do not write audited
+    /// rows on their own account (migrations run in EF transactions, which are tracked like any other).
+    /// </summary>
+    internal static bool MayWrite(CommandSource source) =>
+        source is not (CommandSource.LinqQuery or CommandSource.ValueGenerator or CommandSource.Scaffolding or CommandSource.Migrations);
+
+    private async Task BeforeCommandAsync(DbCommand command, CommandEventData eventData, bool async, CancellationToken cancellationToken)
+    {
+        if (!MayWrite(eventData.CommandSource) || command.Connection is not { } connection)
+        {
+            return;
+        }
+
+        var transaction = command.Transaction;
+        if (transaction is null)
+        {
+            transaction = async ? await connection.BeginTransactionAsync(cancellationToken) : connection.BeginTransaction();
+            command.Transaction = transaction;
+            _commandTransactions.AddOrUpdate(command, transaction);
+        }
+
+        if (!_transactions.TryGetValue(transaction, out _))
+        {
+            await TrackAsync(connection, transaction, async, cancellationToken);
+        }
+    }
+
+    private async Task TrackAsync(DbConnection connection, DbTransaction transaction, bool async, CancellationToken cancellationToken)
+    {
+        long watermark;
+        try
+        {
+            watermark = await AuditSealer.ReadWatermarkAsync(connection, transaction, async, cancellationToken);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 1 && e.Message.Contains("no such table", StringComparison.Ordinal))
+        {
+            return; // the audit store does not exist yet: this is the migration that creates it
+        }
+
+        _transactions.AddOrUpdate(transaction, new TransactionState(watermark));
+    }
+
+    private async Task CompleteOwnedAsync(DbCommand command, bool async, CancellationToken cancellationToken)
+    {
+        if (!_commandTransactions.TryGetValue(command, out var transaction))
+        {
+            return;
+        }
+
+        _commandTransactions.Remove(command);
+        command.Transaction = null;
+        try
+        {
+            await SealBeforeCommitAsync(transaction, async, cancellationToken);
+            if (async)
+            {
+                await transaction.CommitAsync(cancellationToken);
+            }
+            else
+            {
+                transaction.Commit();
+            }
+        }
+        catch
+        {
+            if (async)
+            {
+                await transaction.RollbackAsync(CancellationToken.None);
+            }
+            else
+            {
+                transaction.Rollback();
+            }
+
+            throw;
+        }
+        finally
+        {
+            _transactions.Remove(transaction);
+            if (async)
+            {
+                await transaction.DisposeAsync();
+            }
+            else
+            {
+                transaction.Dispose();
+            }
+        }
+    }
+
+    private void AbandonOwned(DbCommand command)
+    {
+        if (!_commandTransactions.TryGetValue(command, out var transaction))
+        {
+            return;
+        }
+
+        _commandTransactions.Remove(command);
+        _transactions.Remove(transaction);
+        command.Transaction = null;
+        transaction.Rollback();
+        transaction.Dispose();
+    }
+
+    private async Task SealBeforeCommitAsync(DbTransaction transaction, bool async, CancellationToken cancellationToken)
     {
         if (!_transactions.TryGetValue(transaction, out var state) || transaction.Connection is not { } connection)
         {
             return;
         }
 
-        var context = contextAccessor.Current;
+        var context = AuditScope.Resolve(contextAccessor);
         if (spool is null)
         {
             try
             {
-                sealer.Seal(connection, transaction, state.Watermark, context, state.TransactionId);
+                await sealer.SealAsync(connection, transaction, state.Watermark, context, state.TransactionId, async, cancellationToken);
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                throw new AuditCaptureException(
-                    $"The change was not saved because its audit entry could not be written ({ex.Message}). " +
-                    "Nothing was committed; try again, and if it keeps failing check the database with 'verify' and the logs.", ex);
+                throw Failure(ex.Message, ex);
             }
 
             return;
@@ -325,13 +340,21 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor,
 
         // Never-block: a failed seal is undone to the savepoint, and this transaction's captured rows go to the
         // durable spool before the change commits. Only if the spool cannot be written either does the change fail.
-        transaction.Save(SealSavepoint);
+        if (async)
+        {
+            await transaction.SaveAsync(SealSavepoint, cancellationToken);
+        }
+        else
+        {
+            transaction.Save(SealSavepoint);
+        }
+
         try
         {
-            sealer.Seal(connection, transaction, state.Watermark, context, state.TransactionId);
+            await sealer.SealAsync(connection, transaction, state.Watermark, context, state.TransactionId, async, cancellationToken);
             transaction.Release(SealSavepoint);
         }
-        catch (Exception sealError)
+        catch (Exception sealError) when (sealError is not OperationCanceledException)
         {
             try
             {
@@ -339,64 +362,25 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor contextAccessor,
                 transaction.Release(SealSavepoint);
                 var rows = AuditSealer.TakeOwnRows(connection, transaction, state.Watermark);
                 spool.Append(new SpoolRecord(state.TransactionId, sealer.UtcNow, context, rows, sealError.Message));
+                log?.LogError(sealError, "An audit entry could not be written; the change committed and its {Count} entries were spooled (never-block mode).", rows.Count);
             }
             catch (Exception spoolError)
             {
-                throw new AuditCaptureException(
-                    $"The change was not saved: its audit entry could not be written ({sealError.Message}) nor spooled ({spoolError.Message}). " +
-                    "Nothing was committed; check the database with 'verify' and that the spool folder is writable.", new AggregateException(sealError, spoolError));
+                throw Failure($"it could not be written: {sealError.Message}; nor spooled: {spoolError.Message}", new AggregateException(sealError, spoolError));
             }
         }
     }
 
-    private const string SealSavepoint = "cc_seal";
-
-    internal static bool IsWrite(string sql)
+    private AuditCaptureException Failure(string reason, Exception inner)
     {
-        var span = sql.AsSpan();
-        while (true)
-        {
-            span = span.TrimStart();
-            if (span.StartsWith("--"))
-            {
-                var end = span.IndexOf('\n');
-                if (end < 0)
-                {
-                    return false;
-                }
-
-                span = span[(end + 1)..];
-                continue;
-            }
-
-            // SQL Server batches from EF open with SET options and table variables before the write itself.
-            if (StartsWithWord(span, "SET") || StartsWithWord(span, "DECLARE"))
-            {
-                var end = span.IndexOf(';');
-                if (end < 0)
-                {
-                    return false;
-                }
-
-                span = span[(end + 1)..];
-                continue;
-            }
-
-            break;
-        }
-
-        return StartsWithWord(span, "INSERT") || StartsWithWord(span, "UPDATE") || StartsWithWord(span, "DELETE")
-            || StartsWithWord(span, "REPLACE") || StartsWithWord(span, "MERGE") || StartsWithWord(span, "WITH");
+        log?.LogError(inner, "A change was refused because its audit entry could not be written.");
+        return new AuditCaptureException(
+            $"The change was not saved because the audit trail cannot be written; an administrator has been alerted. Nothing was committed. ({reason})", inner);
     }
-
-    private static bool StartsWithWord(ReadOnlySpan<char> span, string word) =>
-        span.Length > word.Length && span.StartsWith(word, StringComparison.OrdinalIgnoreCase) && !char.IsLetterOrDigit(span[word.Length]);
 
     private sealed class TransactionState(long watermark)
     {
         public long Watermark { get; } = watermark;
         public string TransactionId { get; } = Guid.NewGuid().ToString("N");
     }
-
-    private sealed record SaveTransaction(IDbContextTransaction Transaction, bool AutoSavepoints);
 }

@@ -29,7 +29,11 @@ internal static class SqlServerAuditSealer
         DELETED.[ActorName], DELETED.[CapturedAtUtc], DELETED.[TxId]
         """;
 
+    // A transaction with no pending rows of its own takes no lock and writes nothing (out-of-band rows wait for the
+    // sealing run); one that ran before the audit store existed (the migration creating it) seals nothing.
     internal static readonly string ReadSql = $"""
+        IF OBJECT_ID(N'[AuditPending]', N'U') IS NULL RETURN;
+        IF @all = 0 AND NOT EXISTS (SELECT 1 FROM [AuditPending] WHERE [TxId] = CURRENT_TRANSACTION_ID()) RETURN;
         DECLARE @lock int;
         EXEC @lock = sp_getapplock @Resource = N'{ChainLock}', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 30000;
         IF @lock < 0 THROW 51010, 'Timed out after 30 s waiting for the audit chain lock (sp_getapplock); nothing was committed.', 1;
@@ -52,23 +56,34 @@ internal static class SqlServerAuditSealer
     // 24 parameters a row; SQL Server allows 2,100 parameters a command.
     private const int RowsPerInsert = 80;
 
-    public static int Seal(DbConnection connection, DbTransaction transaction, bool allOutOfBand, AuditContext context, string transactionId, DateTime now)
+    public static async Task<int> SealAsync(DbConnection connection, DbTransaction transaction, bool allOutOfBand, AuditContext context, string transactionId, DateTime now, bool async, CancellationToken cancellationToken)
     {
         long seq;
         string previous;
         long currentTransaction;
         var rows = new List<(bool Own, long Id, AuditEntry Entry)>();
-        using (var read = connection.CreateCommand())
+        await using (var read = connection.CreateCommand())
         {
             read.Transaction = transaction;
             read.CommandText = ReadSql;
-            using var reader = read.ExecuteReader();
-            reader.Read();
+            var all = read.CreateParameter();
+            all.ParameterName = "@all";
+            all.DbType = DbType.Boolean;
+            all.Value = allOutOfBand;
+            read.Parameters.Add(all);
+            await using var reader = async ? await read.ExecuteReaderAsync(cancellationToken) : read.ExecuteReader();
+            if (!(async ? await reader.ReadAsync(cancellationToken) : reader.Read()))
+            {
+                return 0; // nothing of its own to seal
+            }
+
             currentTransaction = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
-            reader.NextResult();
-            (seq, previous) = reader.Read() ? (reader.GetInt64(0), reader.GetString(1)) : (ChainStart.Genesis.FirstSeq - 1, ChainStart.Genesis.PreviousRowHash);
-            reader.NextResult();
-            while (reader.Read())
+            await NextResultAsync(reader, async, cancellationToken);
+            (seq, previous) = (async ? await reader.ReadAsync(cancellationToken) : reader.Read())
+                ? (reader.GetInt64(0), reader.GetString(1))
+                : (ChainStart.Genesis.FirstSeq - 1, ChainStart.Genesis.PreviousRowHash);
+            await NextResultAsync(reader, async, cancellationToken);
+            while (async ? await reader.ReadAsync(cancellationToken) : reader.Read())
             {
                 var row = ReadRow(reader);
                 var own = !allOutOfBand && !reader.IsDBNull(14) && reader.GetInt64(14) == currentTransaction;
@@ -93,10 +108,22 @@ internal static class SqlServerAuditSealer
 
         foreach (var chunk in sealedEntries.Chunk(RowsPerInsert))
         {
-            Insert(connection, transaction, chunk);
+            await InsertAsync(connection, transaction, chunk, async, cancellationToken);
         }
 
         return rows.Count;
+    }
+
+    private static async Task NextResultAsync(DbDataReader reader, bool async, CancellationToken cancellationToken)
+    {
+        if (async)
+        {
+            await reader.NextResultAsync(cancellationToken);
+        }
+        else
+        {
+            reader.NextResult();
+        }
     }
 
     public static List<SpooledRow> TakeOwnRows(DbConnection connection, DbTransaction transaction)
@@ -129,9 +156,9 @@ internal static class SqlServerAuditSealer
         return sql.ToString();
     }
 
-    private static void Insert(DbConnection connection, DbTransaction transaction, AuditEntry[] entries)
+    private static async Task InsertAsync(DbConnection connection, DbTransaction transaction, AuditEntry[] entries, bool async, CancellationToken cancellationToken)
     {
-        using var command = connection.CreateCommand();
+        await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = InsertSql(entries.Length);
         for (var r = 0; r < entries.Length; r++)
@@ -160,6 +187,13 @@ internal static class SqlServerAuditSealer
             }
         }
 
-        command.ExecuteNonQuery();
+        if (async)
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        else
+        {
+            command.ExecuteNonQuery();
+        }
     }
 }

@@ -1,3 +1,4 @@
+using ComplianceConsole.Core.Auditing;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Server.Circuits;
@@ -25,10 +26,15 @@ public sealed class AuditCircuitHandler(
     }
 
     public override Func<CircuitInboundActivityContext, Task> CreateInboundActivityHandler(Func<CircuitInboundActivityContext, Task> next) =>
-        context =>
+        async context =>
         {
+            // The circuit's context is also the ambient scope of the action, so that a context built outside this
+            // circuit's DI scope (a pooled or singleton factory) is attributed to this circuit's user too.
             accessor.BeginAction(Origin());
-            return next(context);
+            using (AuditScope.Begin(accessor.Current))
+            {
+                await next(context);
+            }
         };
 
     public void Dispose() => authentication.AuthenticationStateChanged -= OnAuthenticationStateChanged;
@@ -61,10 +67,13 @@ public sealed class AuditCircuitHandler(
 /// <summary>Sets the audit context of a plain HTTP request (endpoints, the first page load).</summary>
 public sealed class AuditContextMiddleware(RequestDelegate next)
 {
-    public Task InvokeAsync(HttpContext http, WebAuditContextAccessor accessor)
+    public async Task InvokeAsync(HttpContext http, WebAuditContextAccessor accessor)
     {
         accessor.Set(http.User, $"endpoint:{http.Request.Method} {http.Request.Path}", http.TraceIdentifier,
             http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString());
-        return next(http);
+        using (AuditScope.Begin(accessor.Current))
+        {
+            await next(http);
+        }
     }
 }

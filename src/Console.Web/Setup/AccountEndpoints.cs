@@ -1,3 +1,4 @@
+using System.Data.Common;
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data;
 using ComplianceConsole.Data.Capture;
@@ -23,7 +24,11 @@ public static class AccountEndpoints
         app.MapPost("/account/password", ChangePasswordAsync);
     }
 
-    private static async Task<IResult> LoginAsync([FromForm] LoginForm form, SignInManager<ConsoleUser> signIn, IDbContextFactory<ConsoleDbContext> contexts)
+    /// <summary>
+    /// Policy: no sign-in without its audit event. If the event (or the failed-attempt count) cannot be written,
+    /// a cookie already issued is taken back, the error is logged, and the login page says sign-in is unavailable.
+    /// </summary>
+    internal static async Task<IResult> LoginAsync([FromForm] LoginForm form, SignInManager<ConsoleUser> signIn, IDbContextFactory<ConsoleDbContext> contexts, ILoggerFactory loggers)
     {
         var returnUrl = SafeReturnUrl(form.ReturnUrl);
         if (string.IsNullOrWhiteSpace(form.Email) || string.IsNullOrEmpty(form.Password))
@@ -32,41 +37,64 @@ public static class AccountEndpoints
         }
 
         var email = form.Email.Trim();
-        var user = await signIn.UserManager.FindByEmailAsync(email);
-        var result = user is null
-            ? Microsoft.AspNetCore.Identity.SignInResult.Failed
-            : await signIn.PasswordSignInAsync(user, form.Password, isPersistent: false, lockoutOnFailure: true);
-
-        await using var db = await contexts.CreateDbContextAsync();
-        if (result.Succeeded)
+        var signedIn = false;
+        try
         {
-            var roles = (await signIn.UserManager.GetRolesAsync(user!)).Order(StringComparer.Ordinal).ToList();
-            await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.LoginSucceeded, user!.Email,
-                Actor: new AuditActor(user.Id, user.Email ?? email, roles)));
-            return Results.LocalRedirect(returnUrl);
-        }
+            var user = await signIn.UserManager.FindByEmailAsync(email);
+            var result = user is null
+                ? Microsoft.AspNetCore.Identity.SignInResult.Failed
+                : await signIn.PasswordSignInAsync(user, form.Password, isPersistent: false, lockoutOnFailure: true);
+            signedIn = result.Succeeded;
 
-        var name = result.IsLockedOut ? AuditEventNames.LockedOut : AuditEventNames.LoginFailed;
-        // The password is never recorded; the name typed is, because repeated failures against one account matter.
-        await db.Database.RecordAuditEventAsync(new AuditEventRequest(name, email,
-            new Dictionary<string, string?> { ["knownUser"] = (user is not null).ToString().ToLowerInvariant() },
-            Actor: new AuditActor(AuditActor.Anonymous.Id, email, [])));
-        var error = result.IsLockedOut ? "locked" : "invalid";
-        return Results.LocalRedirect($"/account/login?error={error}&returnUrl={Uri.EscapeDataString(returnUrl)}");
+            await using var db = await contexts.CreateDbContextAsync();
+            if (result.Succeeded)
+            {
+                var roles = (await signIn.UserManager.GetRolesAsync(user!)).Order(StringComparer.Ordinal).ToList();
+                await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.LoginSucceeded, user!.Email,
+                    Actor: new AuditActor(user.Id, user.Email ?? email, roles)));
+                return Results.LocalRedirect(returnUrl);
+            }
+
+            var name = result.IsLockedOut ? AuditEventNames.LockedOut : AuditEventNames.LoginFailed;
+            // The password is never recorded; the name typed is, because repeated failures against one account matter.
+            await db.Database.RecordAuditEventAsync(new AuditEventRequest(name, email,
+                new Dictionary<string, string?> { ["knownUser"] = (user is not null).ToString().ToLowerInvariant() },
+                Actor: new AuditActor(AuditActor.Anonymous.Id, email, [])));
+            var error = result.IsLockedOut ? "locked" : "invalid";
+            return Results.LocalRedirect($"/account/login?error={error}&returnUrl={Uri.EscapeDataString(returnUrl)}");
+        }
+        catch (Exception ex) when (ex is AuditCaptureException or DbException or DbUpdateException)
+        {
+            Log(loggers).LogError(ex, "Sign-in refused: the audit trail cannot be written, so the sign-in cannot be recorded. Check /health.");
+            if (signedIn)
+            {
+                await signIn.SignOutAsync();
+            }
+
+            return Results.LocalRedirect($"/account/login?error=audit&returnUrl={Uri.EscapeDataString(returnUrl)}");
+        }
     }
 
-    private static async Task<IResult> LogoutAsync(SignInManager<ConsoleUser> signIn, IDbContextFactory<ConsoleDbContext> contexts, HttpContext http)
+    /// <summary>Signing out always works, even when the event cannot be recorded; that failure is logged and shown.</summary>
+    private static async Task<IResult> LogoutAsync(SignInManager<ConsoleUser> signIn, IDbContextFactory<ConsoleDbContext> contexts, HttpContext http, ILoggerFactory loggers)
     {
-        await using (var db = await contexts.CreateDbContextAsync())
+        var recorded = true;
+        try
         {
+            await using var db = await contexts.CreateDbContextAsync();
             await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.Logout, WebAuditContextAccessor.ActorOf(http.User).Name));
+        }
+        catch (Exception ex) when (ex is AuditCaptureException or DbException)
+        {
+            recorded = false;
+            Log(loggers).LogError(ex, "Sign-out of {User} could not be recorded: the audit trail cannot be written. Check /health.", WebAuditContextAccessor.ActorOf(http.User).Name);
         }
 
         await signIn.SignOutAsync();
-        return Results.LocalRedirect("/account/login?signedOut=1");
+        return Results.LocalRedirect(recorded ? "/account/login?signedOut=1" : "/account/login?signedOut=1&error=audit");
     }
 
-    private static async Task<IResult> ChangePasswordAsync([FromForm] PasswordForm form, SignInManager<ConsoleUser> signIn, IDbContextFactory<ConsoleDbContext> contexts, HttpContext http)
+    private static async Task<IResult> ChangePasswordAsync([FromForm] PasswordForm form, SignInManager<ConsoleUser> signIn, IDbContextFactory<ConsoleDbContext> contexts, HttpContext http, ILoggerFactory loggers)
     {
         var user = await signIn.UserManager.GetUserAsync(http.User);
         if (user is null)
@@ -74,21 +102,39 @@ public static class AccountEndpoints
             return Results.LocalRedirect("/account/login");
         }
 
-        var result = await signIn.UserManager.ChangePasswordAsync(user, form.CurrentPassword ?? "", form.NewPassword ?? "");
+        IdentityResult result;
+        try
+        {
+            result = await signIn.UserManager.ChangePasswordAsync(user, form.CurrentPassword ?? "", form.NewPassword ?? "");
+        }
+        catch (Exception ex) when (ex is AuditCaptureException or DbException or DbUpdateException)
+        {
+            Log(loggers).LogError(ex, "Password change refused: the audit trail cannot be written. Check /health.");
+            return Results.LocalRedirect($"/account/password?error={Uri.EscapeDataString(SaveFailure.AuditUnavailable("Your password was not changed"))}");
+        }
+
         if (!result.Succeeded)
         {
             var message = string.Join(" ", result.Errors.Select(e => e.Description));
             return Results.LocalRedirect($"/account/password?error={Uri.EscapeDataString(message)}");
         }
 
-        await using (var db = await contexts.CreateDbContextAsync())
+        try
         {
+            await using var db = await contexts.CreateDbContextAsync();
             await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.PasswordChanged, user.Email));
+        }
+        catch (Exception ex) when (ex is AuditCaptureException or DbException)
+        {
+            // The new password is in the trail as an update of the user; only the event is missing.
+            Log(loggers).LogError(ex, "The password change of {User} was saved, but its event could not be recorded. Check /health.", user.Email);
         }
 
         await signIn.RefreshSignInAsync(user);
         return Results.LocalRedirect("/account/password?changed=1");
     }
+
+    private static ILogger Log(ILoggerFactory loggers) => loggers.CreateLogger(typeof(AccountEndpoints));
 
     internal static string SafeReturnUrl(string? returnUrl) =>
         !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//") && !returnUrl.StartsWith("/\\")

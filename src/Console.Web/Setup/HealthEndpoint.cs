@@ -1,5 +1,7 @@
+using System.Data.Common;
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data;
+using ComplianceConsole.Data.Capture;
 using ComplianceConsole.Data.Domain;
 using ComplianceConsole.Data.Interceptors;
 using Microsoft.EntityFrameworkCore;
@@ -7,25 +9,68 @@ using Microsoft.Extensions.Options;
 
 namespace ComplianceConsole.Web.Setup;
 
-public sealed record AuditHealth(string Status, long ChainHeadSeq, int SpooledTransactions, int SpooledEntries, int UnsealedOutOfBandRows, bool NeverBlock, string Message);
+/// <summary>The /health answer. Fields after <c>Message</c> were added later; clients that do not know them can ignore them.</summary>
+public sealed record AuditHealth(
+    string Status, long ChainHeadSeq, int SpooledTransactions, int SpooledEntries, int UnsealedOutOfBandRows, bool NeverBlock, string Message,
+    bool StoreWritable, string? StoreError, int UnreadableSpoolLines, int QuarantinedLines, string? NewestQuarantineReason, string? QuarantinePath);
 
-/// <summary>/health: whether every change is in the chain. Degraded (503) while never-block mode holds spooled entries.</summary>
+/// <summary>
+/// /health: whether every change is in the chain. Unhealthy (503) when the audit store refuses entries (probed on
+/// the real write path, rolled back); Degraded (503) while never-block mode holds spooled or quarantined entries.
+/// </summary>
 public static class HealthEndpoint
 {
     public static void MapAuditHealth(this IEndpointRouteBuilder app) =>
-        app.MapGet("/health", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, CancellationToken ct) =>
+        app.MapGet("/health", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, ILoggerFactory loggers, CancellationToken ct) =>
             {
-                await using var db = await contexts.CreateDbContextAsync(ct);
-                var head = await db.AuditEntries.MaxAsync(e => (long?)e.Seq, ct) ?? 0;
-                var unsealed = await db.AuditPending.CountAsync(ct);
-                var spooled = spool.ReadAll();
-                var entries = spooled.Sum(r => r.Rows.Count);
-                var health = spooled.Count == 0
-                    ? new AuditHealth("Healthy", head, 0, 0, unsealed, audit.Value.NeverBlock, "Every committed change is in the audit chain" + (unsealed > 0 ? $", but {unsealed} out-of-band change(s) wait to be sealed." : "."))
-                    : new AuditHealth("Degraded", head, spooled.Count, entries, unsealed, audit.Value.NeverBlock,
-                        $"{entries} audit entr{(entries == 1 ? "y" : "ies")} from {spooled.Count} committed change(s) are in the never-block spool, not yet in the chain. " +
-                        $"Last error: {spooled[^1].Error}. They are replayed every few seconds; fix the cause shown here.");
-                return Results.Json(health, statusCode: spooled.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+                var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct);
+                if (health.Status != "Healthy")
+                {
+                    loggers.CreateLogger(typeof(HealthEndpoint)).LogError("Audit health {Status}: {Message}", health.Status, health.Message);
+                }
+
+                return Results.Json(health, statusCode: health.Status == "Healthy" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
             })
             .RequireAuthorization(p => p.RequireRole(ConsoleRoles.Admin, ConsoleRoles.ComplianceOfficer, ConsoleRoles.Auditor));
+
+    internal static async Task<AuditHealth> CheckAsync(IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, bool neverBlock, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        long head = 0;
+        var unsealed = 0;
+        var probe = await AuditStoreProbe.CheckAsync(db, ct);
+        try
+        {
+            head = await db.AuditEntries.MaxAsync(e => (long?)e.Seq, ct) ?? 0;
+            unsealed = await db.AuditPending.CountAsync(ct);
+        }
+        catch (DbException ex)
+        {
+            probe = new AuditProbeResult(false, ex.Message);
+        }
+
+        var spooled = spool.Summarize();
+        string status, message;
+        if (!probe.Writable)
+        {
+            status = "Unhealthy";
+            message = $"The audit trail cannot be written: {probe.Error} " +
+                (neverBlock ? "Changes still commit, and their entries go to the never-block spool. " : "Every change fails until this is fixed. ") +
+                "Check the database file, the free disk space and the permissions, then run 'verify'. " + spooled.Describe();
+        }
+        else if (!spooled.IsEmpty)
+        {
+            status = "Degraded";
+            message = spooled.Describe() + " Fix the cause shown here.";
+        }
+        else
+        {
+            status = "Healthy";
+            message = "Every committed change is in the audit chain" + (unsealed > 0 ? $", but {unsealed} out-of-band change(s) wait to be sealed." : ".");
+        }
+
+        return new AuditHealth(status, head, spooled.SpooledTransactions, spooled.SpooledEntries, unsealed, neverBlock, message.Trim(),
+            probe.Writable, probe.Error, spooled.UnreadableLines, spooled.QuarantinedLines, spooled.NewestQuarantineReason,
+            spooled.QuarantinedLines > 0 ? spooled.QuarantinePath : null);
+    }
 }

@@ -123,6 +123,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
 
                     b.HasIndex("CorrelationId");
 
+                    b.HasIndex("EventName");
+
                     b.HasIndex("OccurredAtUtc");
 
                     b.HasIndex("ActorId", "OccurredAtUtc");

@@ -118,6 +118,8 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
 
                     b.HasIndex("CorrelationId");
 
+                    b.HasIndex("EventName");
+
                     b.HasIndex("OccurredAtUtc");
 
                     b.HasIndex("ActorId", "OccurredAtUtc");
@@ -187,6 +189,30 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
                     b.HasKey("Id");
 
                     b.ToTable("AuditPending", (string)null);
+                });
+
+            modelBuilder.Entity("ComplianceConsole.Data.Capture.AuditStashRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasAnnotation("Sqlite:Autoincrement", false);
+
+                    b.Property<string>("OldValues")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RecordKey")
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TableName")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("AuditStash", (string)null);
                 });
 
             modelBuilder.Entity("ComplianceConsole.Data.Domain.Account", b =>
