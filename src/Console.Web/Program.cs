@@ -14,13 +14,18 @@ try
     builder.Services.AddConsoleWeb(builder.Configuration);
     builder.Services.AddSingleton<DemoSeeder>();
 
-    app = builder.Build();
-    if (ConsoleCommands.IsCommand(args))
+    if (ConsoleCommands.VerbOf(args) is { } verb)
     {
-        return await ConsoleCommands.RunAsync(app, args);
+        return await ConsoleCommands.RunAsync(verb, args, builder);
     }
 
+    app = builder.Build();
     await app.Services.GetRequiredService<DemoSeeder>().EnsureDatabaseAsync();
+}
+catch (UsageException ex)
+{
+    await Console.Error.WriteLineAsync(ex.Message);
+    return 2;
 }
 catch (Exception ex) when (StartupFailure.Describe(ex, builder.Configuration) is { } message)
 {

@@ -52,6 +52,64 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_is_read_only_strict_about_what_it_opens_and_checks_the_triggers()
+    {
+        var missing = await RunAsync("verify");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("there is no database at", missing.Output);
+        Assert.False(File.Exists(_database)); // nothing created, nothing migrated
+
+        await File.WriteAllTextAsync(_database, "not a database");
+        var garbage = await RunAsync("verify");
+        Assert.Equal(2, garbage.ExitCode);
+        Assert.Contains("is not a Compliance Console database", garbage.Output);
+        File.Delete(_database);
+
+        Assert.Equal(0, (await RunAsync("seed")).ExitCode);
+        SqliteConnection.ClearAllPools();
+        // An auditor's copy: the file alone, read-only; verify leaves nothing beside it.
+        var folder = Directory.CreateTempSubdirectory("cc-copy-");
+        var copy = Path.Combine(folder.FullName, "handed-over.db");
+        File.Copy(_database, copy);
+        File.SetAttributes(copy, FileAttributes.ReadOnly);
+        var bytes = await File.ReadAllBytesAsync(copy);
+        var ok = await RunAsync("verify", "--database", copy);
+        Assert.True(ok.ExitCode == 0, ok.Output);
+        Assert.Equal([copy], Directory.GetFiles(folder.FullName));
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(copy));
+
+        await using (var connection = new SqliteConnection($"Data Source={_database};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var drop = connection.CreateCommand();
+            drop.CommandText = "DROP TRIGGER audit_capture_Customers_update; SELECT count(*) FROM AuditEntries;";
+            var entries = Convert.ToInt64(await drop.ExecuteScalarAsync());
+            var tampered = await RunAsync("verify");
+            Assert.Equal(1, tampered.ExitCode);
+            Assert.Contains("trigger audit_capture_Customers_update (ComplianceConsole) is missing", tampered.Output);
+            drop.CommandText = "SELECT count(*) FROM AuditEntries; SELECT count(*) FROM sqlite_master WHERE name = 'audit_capture_Customers_update';";
+            Assert.Equal(entries, Convert.ToInt64(await drop.ExecuteScalarAsync())); // verify wrote no event and restored nothing
+        }
+
+        File.SetAttributes(copy, FileAttributes.Normal);
+        folder.Delete(recursive: true);
+    }
+
+    [Theory]
+    [InlineData("verfy", 2, "Unknown verb 'verfy'. Did you mean 'verify'?")]
+    [InlineData("--help", 0, "remove-capture --table TABLE --reason TEXT")]
+    [InlineData("help", 0, "verify [--database FILE]")]
+    public async Task Unknown_verbs_list_the_verbs_and_never_start_the_server(string verb, int exitCode, string expected)
+    {
+        var (code, output) = await RunAsync(verb);
+        Assert.Equal(exitCode, code);
+        Assert.Contains(expected, output);
+        Assert.Contains("seed", output);
+        Assert.DoesNotContain("Now listening", output);
+        Assert.False(File.Exists(_database));
+    }
+
+    [Fact]
     public async Task A_bad_provider_setting_stops_start_up_with_a_message_that_says_what_to_write()
     {
         var (exitCode, output) = await RunAsync(new Dictionary<string, string> { ["Database__Provider"] = "Oracle" });

@@ -29,7 +29,7 @@ public sealed class AuditLogPageTests : ConsoleComponentTest
     public void Shows_the_trail_newest_first_with_actor_and_operation()
     {
         var page = RenderPage<AuditLog>();
-        page.WaitForAssertion(() => Assert.Equal(5, RowTexts(page).Length)); // capture installed, 2 inserts, 1 delete, 1 event
+        page.WaitForAssertion(() => Assert.Equal(6, RowTexts(page).Length)); // capture installed (policy and guards), 2 inserts, 1 delete, 1 event
         var rows = RowTexts(page);
         Assert.Contains("report.exported", rows[0]);
         Assert.Contains("delete", rows[1]);

@@ -97,7 +97,11 @@ public static class AuditTrailExtensions
         }
     }
 
-    /// <summary>Recomputes the whole chain, streaming in seq order, and names the first broken entry.</summary>
+    /// <summary>
+    /// Verifies the trail, read-only: recomputes the whole chain in seq order and names the first broken entry; checks
+    /// that every capture trigger and append-only guard the chain recorded is present and unaltered, and that no
+    /// unknown trigger sits on the store; counts the out-of-band changes not yet sealed. Writes nothing.
+    /// </summary>
     public static async Task<AuditVerificationReport> VerifyAuditChainAsync(this DbContext context, CancellationToken cancellationToken = default)
     {
         var verifier = new HashChainVerifier();
@@ -110,17 +114,32 @@ public static class AuditTrailExtensions
         }
 
         var pending = await context.Set<AuditPendingRow>().CountAsync(cancellationToken);
-        return new AuditVerificationReport(verifier.Result(), pending);
+        await context.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = context.Database.GetDbConnection();
+            var installed = await AuditTriggerState.ReadInstalledAsync(connection, null, cancellationToken);
+            var recorded = await AuditTriggerState.ReadRecordedAsync(connection, null, cancellationToken);
+            var triggers = AuditTriggerState.Compare(installed, recorded, AuditTriggerState.GuardsOf(connection).Keys);
+            return new AuditVerificationReport(verifier.Result(), pending, triggers.Select(t => t.Message).ToList());
+        }
+        finally
+        {
+            await context.Database.CloseConnectionAsync();
+        }
     }
 }
 
-public sealed record AuditVerificationReport(ChainVerificationResult Chain, int UnsealedOutOfBandRows)
+/// <param name="TriggerProblems">Capture triggers or guards missing or altered since the chain recorded them, and unknown triggers on the store.</param>
+public sealed record AuditVerificationReport(ChainVerificationResult Chain, int UnsealedOutOfBandRows, IReadOnlyList<string> TriggerProblems)
 {
-    public bool IsValid => Chain.IsValid;
+    public bool IsValid => Chain.IsValid && TriggerProblems.Count == 0;
 
-    public string Describe() => Chain.Describe() + (UnsealedOutOfBandRows > 0
-        ? $" {UnsealedOutOfBandRows} out-of-band change(s) are captured but not yet sealed into the chain; they will be at the next write or sealing run."
-        : "");
+    public string Describe() => Chain.Describe()
+        + (TriggerProblems.Count > 0 ? " CAPTURE TAMPERED: " + string.Join("; ", TriggerProblems) + ". Changes made while a trigger was missing are not in the trail; restart the console to restore the triggers (recorded as audit.capture_restored)." : "")
+        + (UnsealedOutOfBandRows > 0
+            ? $" {UnsealedOutOfBandRows} out-of-band change(s) are captured but not yet sealed into the chain; they will be at the next write or sealing run."
+            : "");
 }
 
 internal sealed class FixedTime(DateTime utc) : TimeProvider

@@ -1,45 +1,119 @@
-using ComplianceConsole.Core.Auditing;
-using ComplianceConsole.Data;
-using ComplianceConsole.Data.Capture;
 using ComplianceConsole.Web.Seeding;
-using Microsoft.Extensions.Options;
 
 namespace ComplianceConsole.Web.Cli;
 
 /// <summary>
-/// Command-line verbs of the console: <c>verify</c> checks the hash chain and exits 1 on a break;
-/// <c>seed</c> recreates the database with fresh demo data. With no verb the console serves the web UI.
+/// The console's command-line verbs. With no verb (or only host options such as <c>--urls</c>) the console serves the
+/// web UI. An unknown verb prints the verbs and exits 2; <c>--help</c> prints them and exits 0.
 /// </summary>
 public static class ConsoleCommands
 {
-    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "verify" or "seed" or "help" or "--help";
+    private static readonly (string Verb, string Usage, string Summary)[] Verbs =
+    [
+        ("verify", "verify [--database FILE] [--checkpoints FOLDER --public-key FILE] [--spool FILE]",
+            "read-only: recompute the hash chain, check capture triggers and signed checkpoints; exit 1 names what is wrong"),
+        ("seed", "seed", "delete the SQLite database and recreate it with fresh demo data"),
+        ("remove-capture", "remove-capture --table TABLE --reason TEXT", "stop capturing a table on purpose; recorded as audit.capture_removed"),
+    ];
 
-    public static async Task<int> RunAsync(WebApplication app, string[] args)
+    /// <summary>The verb the arguments name, or null when they only configure the web host.</summary>
+    public static string? VerbOf(string[] args) => args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) || args is ["--help" or "-h", ..]
+        ? args[0]
+        : null;
+
+    public static async Task<int> RunAsync(string verb, string[] args, WebApplicationBuilder builder)
     {
-        var settings = app.Services.GetRequiredService<DatabaseSettings>();
-        var audit = app.Services.GetRequiredService<IOptions<AuditOptions>>().Value;
-        switch (args[0])
+        switch (verb)
         {
+            case "help" or "--help" or "-h":
+                Console.WriteLine(Usage());
+                return 0;
             case "verify":
-            {
-                await DatabaseInitializer.InitializeAsync(settings, audit);
-                await using var db = ConsoleDbContextFactory.Create(settings);
-                var report = await db.VerifyAuditChainAsync();
-                Console.WriteLine(report.Describe());
-                return report.IsValid ? 0 : 1;
-            }
-
+                return await VerifyCommand.RunAsync(args[1..], builder.Configuration, builder.Environment.ContentRootPath);
             case "seed":
+            {
+                await using var app = builder.Build();
                 await app.Services.GetRequiredService<DemoSeeder>().RecreateAsync();
                 return 0;
+            }
+
+            case "remove-capture":
+            {
+                await using var app = builder.Build();
+                return await RemoveCaptureCommand.RunAsync(args[1..], app.Services);
+            }
+
             default:
-                Console.WriteLine("""
-                    Compliance Console
-                      dotnet run --project src/Console.Web              serve the console (creates and seeds the database on first run)
-                      dotnet run --project src/Console.Web -- verify    verify the audit hash chain; exit code 1 names a break
-                      dotnet run --project src/Console.Web -- seed      delete the database and recreate it with fresh demo data
-                    """);
-                return 0;
+                var guess = Verbs.MinBy(v => Distance(v.Verb, verb));
+                var hint = Distance(guess.Verb, verb) <= 2 ? $" Did you mean '{guess.Verb}'?" : "";
+                await Console.Error.WriteLineAsync($"Unknown verb '{verb}'.{hint}\n\n{Usage()}");
+                return 2;
         }
     }
+
+    public static string Usage() =>
+        "Compliance Console\n" +
+        "  dotnet run --project src/Console.Web                 serve the console (creates and seeds the database on first run)\n" +
+        string.Concat(Verbs.Select(v => $"  dotnet run --project src/Console.Web -- {v.Usage}\n      {v.Summary}\n")) +
+        "  dotnet run --project src/Console.Web -- --help        this list";
+
+    /// <summary>Reads <c>--name value</c> pairs; a flag without a value, or an unknown one, is an error that says what to write.</summary>
+    internal static Dictionary<string, string> Options(string[] args, string verb, params string[] known)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (!known.Contains(name))
+            {
+                throw new UsageException($"'{verb}' has no option '{name}'. Its options: {string.Join(", ", known)}.");
+            }
+
+            if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new UsageException($"'{name}' needs a value, for example {name} {Example(name)}.");
+            }
+
+            options[name] = args[++i];
+        }
+
+        return options;
+    }
+
+    private static string Example(string option) => option switch
+    {
+        "--database" => "App_Data/console.db",
+        "--checkpoints" => "App_Data/checkpoints",
+        "--public-key" => "App_Data/checkpoint-key.pub.pem",
+        "--table" => "Customers",
+        "--reason" => "\"moved to the ERP\"",
+        _ => "VALUE",
+    };
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (var j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+        }
+
+        return d[a.Length, b.Length];
+    }
 }
+
+/// <summary>A command line that cannot be run as written: the message says what to write instead (exit code 2).</summary>
+public sealed class UsageException(string message) : Exception(message);

@@ -12,7 +12,8 @@ namespace ComplianceConsole.Web.Setup;
 /// <summary>The /health answer. Fields after <c>Message</c> were added later; clients that do not know them can ignore them.</summary>
 public sealed record AuditHealth(
     string Status, long ChainHeadSeq, int SpooledTransactions, int SpooledEntries, int UnsealedOutOfBandRows, bool NeverBlock, string Message,
-    bool StoreWritable, string? StoreError, int UnreadableSpoolLines, int QuarantinedLines, string? NewestQuarantineReason, string? QuarantinePath);
+    bool StoreWritable, string? StoreError, int UnreadableSpoolLines, int QuarantinedLines, string? NewestQuarantineReason, string? QuarantinePath,
+    IReadOnlyList<string> TamperSignals);
 
 /// <summary>
 /// /health: whether every change is in the chain. Unhealthy (503) when the audit store refuses entries (probed on
@@ -38,11 +39,13 @@ public static class HealthEndpoint
         await using var db = await contexts.CreateDbContextAsync(ct);
         long head = 0;
         var unsealed = 0;
+        List<TamperSignal> tamper = [];
         var probe = await AuditStoreProbe.CheckAsync(db, ct);
         try
         {
             head = await db.AuditEntries.MaxAsync(e => (long?)e.Seq, ct) ?? 0;
             unsealed = await db.AuditPending.CountAsync(ct);
+            tamper = await AuditTamperSignals.OpenAsync(db, ct);
         }
         catch (DbException ex)
         {
@@ -63,6 +66,12 @@ public static class HealthEndpoint
             status = "Degraded";
             message = spooled.Describe() + " Fix the cause shown here.";
         }
+        else if (tamper.Count > 0)
+        {
+            status = "Degraded";
+            message = $"Capture was tampered with and restored at start-up ({tamper.Count} time(s), newest at seq {tamper[^1].Seq}): {tamper[^1].Restored}. " +
+                      "Changes made while a trigger was missing are not in the trail. An Admin acknowledges this on the Audit log page once it is investigated.";
+        }
         else
         {
             status = "Healthy";
@@ -71,6 +80,7 @@ public static class HealthEndpoint
 
         return new AuditHealth(status, head, spooled.SpooledTransactions, spooled.SpooledEntries, unsealed, neverBlock, message.Trim(),
             probe.Writable, probe.Error, spooled.UnreadableLines, spooled.QuarantinedLines, spooled.NewestQuarantineReason,
-            spooled.QuarantinedLines > 0 ? spooled.QuarantinePath : null);
+            spooled.QuarantinedLines > 0 ? spooled.QuarantinePath : null,
+            tamper.Select(t => $"seq {t.Seq}: {t.Restored} (since: {t.Since})").ToList());
     }
 }

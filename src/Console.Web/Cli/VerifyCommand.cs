@@ -1,0 +1,87 @@
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data;
+using ComplianceConsole.Data.Capture;
+using ComplianceConsole.Data.Interceptors;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+
+namespace ComplianceConsole.Web.Cli;
+
+/// <summary>
+/// <c>verify</c>: proves the trail, read-only. It never creates, migrates, installs or writes anything: the database
+/// is opened read-only (immutable when even its folder is read-only, as on a copy handed over to an auditor).
+/// Exit 0: intact. Exit 1: broken, tampered or incomplete, with what and where. Exit 2: nothing to verify.
+/// </summary>
+public static class VerifyCommand
+{
+    public static async Task<int> RunAsync(string[] args, IConfiguration configuration, string contentRoot)
+    {
+        var options = ConsoleCommands.Options(args, "verify", "--database", "--checkpoints", "--public-key", "--spool");
+        var settings = options.TryGetValue("--database", out var file)
+            ? new DatabaseSettings(DatabaseProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(file) }.ToString())
+            : DatabaseSettings.From(configuration, contentRoot);
+
+        if (settings.SqliteFilePath is { } path)
+        {
+            if (!File.Exists(path))
+            {
+                await Console.Error.WriteLineAsync($"verify: there is no database at {path}. Give the path of a Compliance Console database: verify --database FILE.");
+                return 2;
+            }
+
+            // A file with no -wal or -shm beside it (a copy, or a database closed cleanly) is opened immutable, so that not
+            // even SQLite's shared-memory file is created next to it; a live database is opened read-only.
+            settings = settings with { ConnectionString = ReadOnly(path, immutable: !File.Exists(path + "-wal") && !File.Exists(path + "-shm")) };
+        }
+
+        await using var db = ConsoleDbContextFactory.Create(settings);
+        if (!await IsConsoleDatabaseAsync(db))
+        {
+            await Console.Error.WriteLineAsync($"verify: {settings.SqliteFilePath ?? "the configured database"} is not a Compliance Console database (it has no AuditEntries table). Check the path.");
+            return 2;
+        }
+
+        var report = await db.VerifyAuditChainAsync();
+        var valid = report.IsValid;
+        Console.WriteLine(report.Describe());
+
+        // The never-block spool of this installation (or the one named): changes committed but not yet in the chain.
+        var spoolPath = options.GetValueOrDefault("--spool")
+            ?? (options.ContainsKey("--database") ? null : Resolve(configuration["Audit:SpoolPath"] ?? "App_Data/audit-spool.jsonl", contentRoot));
+        if (spoolPath is not null && new AuditSpool(spoolPath).Summarize() is { IsEmpty: false } spool)
+        {
+            Console.WriteLine("INCOMPLETE: " + spool.Describe());
+            valid = false;
+        }
+
+        return valid ? 0 : 1;
+    }
+
+    private static string Resolve(string path, string contentRoot) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(contentRoot, path));
+
+    /// <summary>Read-only; immutable: SQLite reads the file as it is, with no lock and no -shm or -wal file.</summary>
+    private static string ReadOnly(string path, bool immutable) => immutable
+        ? $"Data Source=file:{Uri.EscapeDataString(path).Replace("%2F", "/")}?immutable=1;Mode=ReadOnly;Pooling=False"
+        : new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+
+    private static async Task<bool> IsConsoleDatabaseAsync(DbContext db)
+    {
+        try
+        {
+            await db.Database.OpenConnectionAsync();
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = db.Database.IsSqlite()
+                ? "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'AuditEntries'"
+                : "SELECT count(*) FROM sys.tables WHERE name = N'AuditEntries'";
+            return Convert.ToInt64(await command.ExecuteScalarAsync()) > 0;
+        }
+        catch (SqliteException)
+        {
+            return false; // not a database at all
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+}
