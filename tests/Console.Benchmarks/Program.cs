@@ -9,10 +9,17 @@ using Microsoft.EntityFrameworkCore;
 // Compliance Console benchmarks. Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture [--rounds N]
 // Audited and unaudited runs alternate round by round in one process, on two SQLite files on the same disk,
 // so the ratios compare like with like on a noisy machine; each figure is the median over the rounds.
-if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor"))
+// verify-core: chain verification in memory, one entry at a time against batches on every core (VerifyCoreBenchmark.cs).
+if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify-core"))
 {
-    Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture|floor|profile [--rounds N]");
+    Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture|floor|profile|verify-core [--rounds N]");
     return 2;
+}
+
+if (args[0] == "verify-core")
+{
+    VerifyCoreBenchmark.Run();
+    return 0;
 }
 
 if (args[0] == "floor")

@@ -76,6 +76,9 @@ public sealed class AuditOptions
     /// <summary>The spool file for never-block mode; relative paths are taken from the content root.</summary>
     public string SpoolPath { get; set; } = "App_Data/audit-spool.jsonl";
 
+    /// <summary>Signed checkpoints of the chain, kept outside the database (section "Audit:Checkpoints").</summary>
+    public CheckpointOptions Checkpoints { get; set; } = new();
+
     /// <summary>Every problem with the names given, as messages that say how to fix them.</summary>
     public IEnumerable<string> Validate()
     {
@@ -87,9 +90,30 @@ public sealed class AuditOptions
             }
         }
 
+        if (Checkpoints.IntervalMinutes < 1)
+        {
+            yield return $"Audit:Checkpoints:IntervalMinutes is {Checkpoints.IntervalMinutes}: set it to 1 or more (the default is 5).";
+        }
+
         foreach (var item in ExcludedEntities.Where(string.IsNullOrWhiteSpace))
         {
             yield return $"Audit:ExcludedEntities has an empty name \"{item}\": remove it or name an entity such as UserPreference.";
         }
     }
+}
+
+/// <summary>Where and how often the chain's signed checkpoints are written. Relative paths are taken from the content root.</summary>
+public sealed class CheckpointOptions
+{
+    /// <summary>The folder of the append-only checkpoints file (checkpoints.jsonl). Keep it off the database's disk and backups.</summary>
+    public string Folder { get; set; } = "App_Data/checkpoints";
+
+    /// <summary>The ECDSA P-256 private key (PKCS#8 PEM); generated on the first run when missing, with its public key beside it.</summary>
+    public string KeyPath { get; set; } = "App_Data/checkpoint-key.pem";
+
+    /// <summary>The name of an environment variable holding the private key PEM; when it is set, it wins over <see cref="KeyPath"/>.</summary>
+    public string? KeyEnvironmentVariable { get; set; }
+
+    /// <summary>How often a checkpoint is signed when the chain has moved.</summary>
+    public int IntervalMinutes { get; set; } = 5;
 }

@@ -102,14 +102,42 @@ public static class AuditTrailExtensions
     /// that every capture trigger and append-only guard the chain recorded is present and unaltered, and that no
     /// unknown trigger sits on the store; counts the out-of-band changes not yet sealed. Writes nothing.
     /// </summary>
-    public static async Task<AuditVerificationReport> VerifyAuditChainAsync(this DbContext context, CancellationToken cancellationToken = default)
+    /// <param name="checkpoints">When given, the chain is also checked against the signed checkpoints it was read with:
+    /// truncation below one, a rewrite of entries one covers, a removed or forged checkpoint, and a checkpoint the chain
+    /// recorded (<c>audit.checkpoint_signed</c>) that is not among them.</param>
+    public static async Task<AuditVerificationReport> VerifyAuditChainAsync(this DbContext context, CheckpointVerifier? checkpoints = null, IReadOnlySet<string>? checkpointSignatures = null, CancellationToken cancellationToken = default)
     {
         var verifier = new HashChainVerifier();
+        var recordedCheckpoints = new List<(long Seq, string? Metadata)>();
+        var intact = true;
         await foreach (var entry in context.Set<AuditEntry>().AsNoTracking().OrderBy(e => e.Seq).AsAsyncEnumerable().WithCancellation(cancellationToken))
         {
-            if (!verifier.Add(entry))
+            intact = intact && verifier.Add(entry);
+            if (checkpoints is null)
             {
-                break;
+                if (!intact)
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            checkpoints.Observe(entry.Seq, entry.RowHash);
+            if (entry.EventName == AuditEventNames.CheckpointSigned)
+            {
+                recordedCheckpoints.Add((entry.Seq, entry.Metadata));
+            }
+        }
+
+        var checkpointResult = checkpoints?.Complete(verifier.Result());
+        var problems = checkpointResult?.Problems.Select(p => p.Message).ToList() ?? [];
+        foreach (var (seq, metadata) in recordedCheckpoints)
+        {
+            var signature = metadata is null ? null : System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string?>>(metadata)?.GetValueOrDefault("signature");
+            if (signature is not null && checkpointSignatures is not null && !checkpointSignatures.Contains(signature))
+            {
+                problems.Add($"the checkpoint recorded in the chain at seq {seq} is not in the checkpoint folder: a checkpoint was removed");
             }
         }
 
@@ -121,7 +149,7 @@ public static class AuditTrailExtensions
             var installed = await AuditTriggerState.ReadInstalledAsync(connection, null, cancellationToken);
             var recorded = await AuditTriggerState.ReadRecordedAsync(connection, null, cancellationToken);
             var triggers = AuditTriggerState.Compare(installed, recorded, AuditTriggerState.GuardsOf(connection).Keys);
-            return new AuditVerificationReport(verifier.Result(), pending, triggers.Select(t => t.Message).ToList());
+            return new AuditVerificationReport(verifier.Result(), pending, triggers.Select(t => t.Message).ToList(), problems, checkpointResult?.Describe().Split(Environment.NewLine)[0]);
         }
         finally
         {
@@ -131,11 +159,16 @@ public static class AuditTrailExtensions
 }
 
 /// <param name="TriggerProblems">Capture triggers or guards missing or altered since the chain recorded them, and unknown triggers on the store.</param>
-public sealed record AuditVerificationReport(ChainVerificationResult Chain, int UnsealedOutOfBandRows, IReadOnlyList<string> TriggerProblems)
+/// <param name="CheckpointProblems">Truncation, rewrites, removed or forged checkpoints; empty when checkpoints were not checked.</param>
+/// <param name="CheckpointSummary">What the checkpoints prove, when they were checked.</param>
+public sealed record AuditVerificationReport(ChainVerificationResult Chain, int UnsealedOutOfBandRows, IReadOnlyList<string> TriggerProblems,
+    IReadOnlyList<string> CheckpointProblems, string? CheckpointSummary)
 {
-    public bool IsValid => Chain.IsValid && TriggerProblems.Count == 0;
+    public bool IsValid => Chain.IsValid && TriggerProblems.Count == 0 && CheckpointProblems.Count == 0;
 
     public string Describe() => Chain.Describe()
+        + (CheckpointSummary is null ? "" : Environment.NewLine + CheckpointSummary)
+        + string.Concat(CheckpointProblems.Select(p => Environment.NewLine + "  CHECKPOINT: " + p))
         + (TriggerProblems.Count > 0 ? " CAPTURE TAMPERED: " + string.Join("; ", TriggerProblems) + ". Changes made while a trigger was missing are not in the trail; restart the console to restore the triggers (recorded as audit.capture_restored)." : "")
         + (UnsealedOutOfBandRows > 0
             ? $" {UnsealedOutOfBandRows} out-of-band change(s) are captured but not yet sealed into the chain; they will be at the next write or sealing run."

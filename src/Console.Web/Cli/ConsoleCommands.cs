@@ -12,6 +12,7 @@ public static class ConsoleCommands
     [
         ("verify", "verify [--database FILE] [--checkpoints FOLDER --public-key FILE] [--spool FILE]",
             "read-only: recompute the hash chain, check capture triggers and signed checkpoints; exit 1 names what is wrong"),
+        ("checkpoint", "checkpoint", "sign a checkpoint of the chain now (written to Audit:Checkpoints:Folder and recorded in the chain)"),
         ("seed", "seed", "delete the SQLite database and recreate it with fresh demo data"),
         ("remove-capture", "remove-capture --table TABLE --reason TEXT", "stop capturing a table on purpose; recorded as audit.capture_removed"),
     ];
@@ -34,6 +35,21 @@ public static class ConsoleCommands
             {
                 await using var app = builder.Build();
                 await app.Services.GetRequiredService<DemoSeeder>().RecreateAsync();
+                return 0;
+            }
+
+            case "checkpoint":
+            {
+                await using var app = builder.Build();
+                var (key, sink) = Auditing.CheckpointService.Open(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Core.Auditing.AuditOptions>>().Value.Checkpoints, builder.Environment.ContentRootPath);
+                using (key)
+                {
+                    var checkpoint = await Auditing.CheckpointService.SignNowAsync(app.Services.GetRequiredService<Data.DatabaseSettings>(), key, sink, TimeProvider.System, default);
+                    Console.WriteLine(checkpoint is null
+                        ? "The chain has not moved since the last checkpoint: nothing to sign."
+                        : $"Signed a checkpoint of seq {checkpoint.Seq} into {sink.FilePath} with key {checkpoint.KeyId} ({key.Source}).");
+                }
+
                 return 0;
             }
 

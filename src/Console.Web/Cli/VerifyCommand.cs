@@ -1,4 +1,5 @@
 using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Core.Chain;
 using ComplianceConsole.Data;
 using ComplianceConsole.Data.Capture;
 using ComplianceConsole.Data.Interceptors;
@@ -41,7 +42,33 @@ public static class VerifyCommand
             return 2;
         }
 
-        var report = await db.VerifyAuditChainAsync();
+        // Signed checkpoints: those named, or this installation's when verify runs on its own database.
+        var checkpointFolder = options.GetValueOrDefault("--checkpoints")
+            ?? (options.ContainsKey("--database") ? null : Resolve(configuration["Audit:Checkpoints:Folder"] ?? "App_Data/checkpoints", contentRoot));
+        var publicKeyPath = options.GetValueOrDefault("--public-key")
+            ?? (options.ContainsKey("--database") ? null : CheckpointKey.PublicKeyPathFor(Resolve(configuration["Audit:Checkpoints:KeyPath"] ?? "App_Data/checkpoint-key.pem", contentRoot)));
+        if (options.ContainsKey("--checkpoints") != options.ContainsKey("--public-key"))
+        {
+            throw new UsageException("--checkpoints and --public-key go together: the folder of checkpoints.jsonl and the public key that verifies them.");
+        }
+
+        CheckpointVerifier? checkpoints = null;
+        HashSet<string>? signatures = null;
+        if (checkpointFolder is not null && publicKeyPath is not null && (options.ContainsKey("--checkpoints") || File.Exists(publicKeyPath)))
+        {
+            if (!File.Exists(publicKeyPath))
+            {
+                await Console.Error.WriteLineAsync($"verify: there is no public key at {publicKeyPath}. Give the checkpoint public key (PEM): --public-key FILE.");
+                return 2;
+            }
+
+            var read = await new FolderCheckpointSink(checkpointFolder).ReadAllAsync();
+            using var publicKey = CheckpointPublicKey.FromPemFile(publicKeyPath);
+            checkpoints = new CheckpointVerifier(read, publicKey);
+            signatures = read.Checkpoints.Select(c => c.Checkpoint.Signature).ToHashSet(StringComparer.Ordinal);
+        }
+
+        var report = await db.VerifyAuditChainAsync(checkpoints, signatures);
         var valid = report.IsValid;
         Console.WriteLine(report.Describe());
 

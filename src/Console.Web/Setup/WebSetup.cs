@@ -28,6 +28,7 @@ public static class WebSetup
         services.AddConsoleAuthentication();
         services.Configure<SeedOptions>(configuration.GetSection("Seed"));
         services.AddHostedService<AuditSealingService>();
+        services.AddHostedService<CheckpointService>();
         return services;
     }
 
