@@ -243,6 +243,18 @@ public sealed class OwnershipTests : IAsyncLifetime
         Assert.Equal(["INV-1"], entries.Where(e => e.TableName == "Invoices").Select(e => Value(e.NewValues, "Number")));
         Assert.Equal(["PCL-1", "PCL-2", "PCL-3-raw"], entries.Where(e => e.TableName == "Parcels").Select(e => Value(e.NewValues, "Tracking")));
 
+        // Billing's next start-up, with the table excluded as RemoveAuditCaptureAsync asks, leaves it uncaptured and
+        // sees no tampering: the removal was recorded.
+        await using (var billing = Billing())
+        {
+            var changes = await billing.Database.InstallAuditCaptureAsync(new AuditOptions { ExcludedEntities = ["Invoices"] });
+            Assert.False(changes.Any);
+            Assert.Empty(changes.Restored);
+        }
+
+        Assert.DoesNotContain(await CaptureTriggersAsync(), t => t.Table == "Invoices");
+        Assert.DoesNotContain(await EntriesAsync(), e => e.EventName == AuditEventNames.CaptureRestored);
+
         await using var check = Billing();
         var report = await check.VerifyAuditChainAsync();
         Assert.True(report.IsValid, report.Describe());

@@ -148,7 +148,7 @@ public sealed class RegistrationTests : IAsyncLifetime
         public ValueTask DisposeAsync() => owned ? Db.DisposeAsync() : ValueTask.CompletedTask;
     }
 
-    /// <summary>Ten writes of one user: inserts through SaveChanges, a raw-SQL insert, and an ExecuteUpdate of all its rows.</summary>
+    /// <summary>Ten writes of one user: inserts through SaveChanges (async and sync), a raw-SQL insert, and an ExecuteUpdate of all its rows.</summary>
     private static async Task WriteAsync(Func<Task<Lease>> open, string user)
     {
         for (var n = 0; n < Inserts; n++)
@@ -156,7 +156,14 @@ public sealed class RegistrationTests : IAsyncLifetime
             await using (var lease = await open())
             {
                 lease.Db.Notes.Add(new Note { Text = $"{user}#{n}" });
-                await lease.Db.SaveChangesAsync();
+                if (n % 2 == 0)
+                {
+                    await lease.Db.SaveChangesAsync();
+                }
+                else
+                {
+                    lease.Db.SaveChanges(); // the synchronous path seals the same way
+                }
             }
 
             await Task.Yield();
