@@ -245,7 +245,7 @@ public sealed class RegistrationTests : IAsyncLifetime
         {
             await AllAtOnceAsync(i => app.InScopeAsync(async (open, _) =>
             {
-                using (AuditScope.Begin(UserContext(i % Users + 1)))
+                using (AuditScope.Begin(UserContext(i)))
                 {
                     await WriteAsync(open, $"u-{i}");
                 }
