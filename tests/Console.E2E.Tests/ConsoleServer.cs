@@ -138,6 +138,10 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["ASPNETCORE_CONTENTROOT"] = webDir;
         start.Environment["Database__ConnectionString"] = $"Data Source={database}";
+        // Each test database has its own checkpoints and key, never the shared App_Data of the source tree.
+        start.Environment["Audit__Checkpoints__Folder"] = database + ".checkpoints";
+        start.Environment["Audit__Checkpoints__KeyPath"] = database + ".checkpoint-key.pem";
+        start.Environment["Audit__SpoolPath"] = database + ".spool.jsonl";
         start.Environment["Seed__DemoPassword"] = Password;
         return start;
     }
