@@ -20,8 +20,13 @@ public static class CanonicalJson
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
     /// <summary>Printable ASCII but the quote and the backslash: the characters written as they are, one byte each.</summary>
-    private static readonly SearchValues<char> Unescaped = SearchValues.Create(
-        " !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~\u007f");
+    private const string UnescapedCharacters = " !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~\u007f";
+
+    /// <summary>For finding a string that needs no escaping at all, several characters at a time.</summary>
+    private static readonly SearchValues<char> Unescaped = SearchValues.Create(UnescapedCharacters);
+
+    /// <summary>For the characters of a string that does: one lookup per ASCII character.</summary>
+    private static readonly bool[] IsUnescaped = [.. Enumerable.Range(0, 128).Select(c => UnescapedCharacters.Contains((char)c))];
 
     /// <summary>The canonical JSON as text; the payload hash covers its UTF-8 bytes.</summary>
     public static string Of(AuditEntry e)
@@ -111,6 +116,12 @@ public static class CanonicalJson
             for (var i = 0; i < value.Length; i++)
             {
                 var c = value[i];
+                if (c < 0x80 && IsUnescaped[c])
+                {
+                    buffer[w++] = (byte)c;
+                    continue;
+                }
+
                 if (c >= 0x80)
                 {
                     var end = i + 1;
@@ -131,12 +142,11 @@ public static class CanonicalJson
                     case '\n': Raw(buffer, ref w, "\\n"u8); break;
                     case '\r': Raw(buffer, ref w, "\\r"u8); break;
                     case '\t': Raw(buffer, ref w, "\\t"u8); break;
-                    case < ' ':
+                    default: // the other controls
                         Raw(buffer, ref w, "\\u00"u8);
                         buffer[w++] = HexDigits[c >> 4];
                         buffer[w++] = HexDigits[c & 0xf];
                         break;
-                    default: buffer[w++] = (byte)c; break;
                 }
             }
         }

@@ -74,8 +74,8 @@ public sealed class HashChainVerifier
             return false;
         }
 
-        // Several slices per core, so that a core slowed by other work does not hold up the batch.
-        var slices = Math.Clamp(batch.Count / 256, 1, 4 * Environment.ProcessorCount);
+        // Small slices, taken by whichever core is free, so that no core idles long at the end of a batch.
+        var slices = Math.Max(1, batch.Count / 64);
         var firstFailure = new (int Index, long Seq, string Problem)?[slices];
         var (expectedSeq, previousRowHash) = (_expectedSeq, _previousRowHash);
         Parallel.For(0, slices, slice =>
