@@ -34,6 +34,51 @@ public sealed class OwnershipTests : IAsyncLifetime
         public DbSet<Parcel> Parcels => Set<Parcel>();
     }
 
+    /// <summary>Two modules whose contexts share a simple name: owners are told apart by the full type name.</summary>
+    public static class BillingModule
+    {
+        public sealed class ModuleContext(DbContextOptions<ModuleContext> options) : DbContext(options)
+        {
+            public DbSet<Invoice> Invoices => Set<Invoice>();
+        }
+    }
+
+    public static class ShippingModule
+    {
+        public sealed class ModuleContext(DbContextOptions<ModuleContext> options) : DbContext(options)
+        {
+            public DbSet<Parcel> Parcels => Set<Parcel>();
+        }
+    }
+
+    [Fact]
+    public async Task Two_modules_whose_contexts_share_a_simple_name_keep_each_others_capture()
+    {
+        var billingOptions = new DbContextOptionsBuilder<BillingModule.ModuleContext>().UseSqlite(ConnectionString)
+            .UseAuditTrail(new AuditContextAccessor(AuditContext.ForJob("billing"))).Options;
+        var shippingOptions = new DbContextOptionsBuilder<ShippingModule.ModuleContext>().UseSqlite(ConnectionString)
+            .UseAuditTrail(new AuditContextAccessor(AuditContext.ForJob("shipping"))).Options;
+        await using (var billing = new BillingModule.ModuleContext(billingOptions))
+        {
+            await billing.Database.InstallAuditCaptureAsync(new AuditOptions());
+        }
+
+        await using (var shipping = new ShippingModule.ModuleContext(shippingOptions))
+        {
+            var changes = await shipping.Database.InstallAuditCaptureAsync(new AuditOptions());
+            Assert.Empty(changes.Dropped);
+        }
+
+        Assert.Contains(await CaptureTriggersAsync(), t => t.Name == "audit_capture_Invoices_insert" && t.Owner == typeof(BillingModule.ModuleContext).FullName);
+        await using (var billing = new BillingModule.ModuleContext(billingOptions))
+        {
+            billing.Invoices.Add(new Invoice { Number = "INV-9" });
+            await billing.SaveChangesAsync();
+        }
+
+        Assert.Single(await EntriesAsync(), e => e.TableName == "Invoices");
+    }
+
     private static readonly AuditContext Remover = new(new AuditActor("u-ines", "ines.admin@example.test", ["Admin"]), "cli:remove-capture", "corr-remove");
 
     private readonly string _file = Path.Combine(Path.GetTempPath(), $"cc-owners-{Guid.NewGuid():N}.db");
@@ -157,7 +202,7 @@ public sealed class OwnershipTests : IAsyncLifetime
 
         var triggers = await CaptureTriggersAsync();
         Assert.Equal(["Invoices", "Parcels"], triggers.Select(t => t.Table).Distinct().Order(StringComparer.Ordinal));
-        Assert.All(triggers, t => Assert.Equal(t.Table == "Invoices" ? nameof(BillingContext) : nameof(ShippingContext), t.Owner));
+        Assert.All(triggers, t => Assert.Equal(t.Table == "Invoices" ? typeof(BillingContext).FullName : typeof(ShippingContext).FullName, t.Owner));
         Assert.Contains(triggers, t => t.Name == "audit_capture_Invoices_insert");
         Assert.Contains(triggers, t => t.Name == "audit_capture_Parcels_insert");
 
@@ -222,7 +267,7 @@ public sealed class OwnershipTests : IAsyncLifetime
         Assert.All(dropped, n => Assert.StartsWith("audit_capture_Invoices_", n, StringComparison.Ordinal));
         var triggers = await CaptureTriggersAsync();
         Assert.DoesNotContain(triggers, t => t.Table == "Invoices");
-        Assert.Contains(triggers, t => t.Name == "audit_capture_Parcels_insert" && t.Owner == nameof(ShippingContext));
+        Assert.Contains(triggers, t => t.Name == "audit_capture_Parcels_insert" && t.Owner == typeof(ShippingContext).FullName);
 
         var removed = Assert.Single(await EntriesAsync(), e => e.EventName == AuditEventNames.CaptureRemoved);
         Assert.Equal("u-ines", removed.ActorId);

@@ -146,4 +146,27 @@ public sealed class TamperTests
         Assert.Empty((await InstallAsync(store)).Restored);
         Assert.Equal(count, (await store.AllEntriesAsync()).Count);
     }
+
+    [Fact]
+    public async Task A_trigger_on_an_audited_table_that_drops_captured_rows_is_reported_and_removed()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        // Newer triggers fire first in SQLite: this one would delete every captured row of a Tags insert before it is sealed.
+        await store.ExecuteRawAsync("CREATE TRIGGER sneaky AFTER INSERT ON Tags BEGIN DELETE FROM AuditPending; END");
+        var problem = Assert.Single(await CompareAsync(store));
+        Assert.Equal("sneaky", problem.Name);
+        Assert.Equal("unrecorded", problem.Kind);
+        await using (var db = store.Unaudited())
+        {
+            var report = await db.VerifyAuditChainAsync();
+            Assert.False(report.IsValid);
+            Assert.Contains("sneaky", report.Describe());
+        }
+
+        var changes = await InstallAsync(store);
+        Assert.Contains(changes.Restored, r => r.Contains("sneaky", StringComparison.Ordinal));
+        Assert.DoesNotContain(await InstalledAsync(store), t => t.Name == "sneaky");
+        await AddTagAsync(store, "after-repair");
+        Assert.Single(await store.ChangesAsync("Tags"));
+    }
 }

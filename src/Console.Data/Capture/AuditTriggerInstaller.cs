@@ -46,7 +46,7 @@ public static class AuditTriggerInstaller
         }
 
         var context = database.GetService<ICurrentDbContext>().Context;
-        owner ??= context.GetType().Name;
+        owner ??= context.GetType().FullName ?? context.GetType().Name;
         var policy = AuditPolicyResolver.Resolve(context.Model, options);
 
         await database.OpenConnectionAsync(cancellationToken);

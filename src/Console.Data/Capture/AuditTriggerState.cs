@@ -44,7 +44,8 @@ public static class AuditTriggerState
         var sql = connection is SqliteConnection
             ? """
               SELECT name, tbl_name, sql, NULL FROM sqlite_master WHERE type = 'trigger'
-              AND (name LIKE 'audit\_%' ESCAPE '\' OR tbl_name IN ('AuditEntries', 'AuditPending', 'AuditStash'))
+              AND (name LIKE 'audit\_%' ESCAPE '\' OR tbl_name IN ('AuditEntries', 'AuditPending', 'AuditStash')
+                   OR sql LIKE '%AuditPending%' OR sql LIKE '%AuditEntries%' OR sql LIKE '%AuditStash%')
               """
             : SqlServerAuditSql.ListTriggers;
         await using var command = connection.CreateCommand();
@@ -114,7 +115,12 @@ public static class AuditTriggerState
         }
 
         var known = recorded.All.Select(t => t.Name).Concat(guardNames).ToHashSet(StringComparer.Ordinal);
-        foreach (var trigger in installed.Where(t => !known.Contains(t.Name) && AuditStoreModel.StoreTables.Contains(t.Table)))
+        // A trigger on the store's own tables, or on any table when its text touches the store, could rewrite or drop
+        // captured rows before they are sealed (SQLite fires the newest trigger first). Before the chain recorded any
+        // trigger (a store from before hashes were recorded) only the store's own tables can be judged.
+        foreach (var trigger in installed.Where(t => !known.Contains(t.Name)
+            && (AuditStoreModel.StoreTables.Contains(t.Table)
+                || (recorded.ByOwner.Count > 0 && AuditStoreModel.StoreTables.Any(s => t.Sql.Contains(s, StringComparison.OrdinalIgnoreCase))))))
         {
             problems.Add(new TriggerProblem(trigger.Name, null, "unrecorded", $"trigger {trigger.Name} on {trigger.Table} was not installed by the capture engine"));
         }

@@ -74,7 +74,8 @@ public static class SqlServerAuditSql
     public const string ListTriggers = """
         SELECT t.[name], OBJECT_NAME(t.[parent_id]), m.[definition], OBJECT_SCHEMA_NAME(t.[parent_id]) FROM sys.triggers AS t
         JOIN sys.sql_modules AS m ON m.[object_id] = t.[object_id]
-        WHERE t.[parent_class] = 1 AND (t.[name] LIKE N'audit[_]%' OR OBJECT_NAME(t.[parent_id]) IN (N'AuditEntries', N'AuditPending'))
+        WHERE t.[parent_class] = 1 AND (t.[name] LIKE N'audit[_]%' OR OBJECT_NAME(t.[parent_id]) IN (N'AuditEntries', N'AuditPending')
+            OR m.[definition] LIKE N'%AuditPending%' OR m.[definition] LIKE N'%AuditEntries%')
         """;
 
     /// <summary>
