@@ -110,9 +110,10 @@ public static class AuditTrailExtensions
         var verifier = new HashChainVerifier();
         var recordedCheckpoints = new List<(long Seq, string? Metadata)>();
         var intact = true;
-        await foreach (var entry in context.Set<AuditEntry>().AsNoTracking().OrderBy(e => e.Seq).AsAsyncEnumerable().WithCancellation(cancellationToken))
+        await foreach (var batch in ReadEntriesAsync(context, HashChainVerifier.DefaultBatchSize, cancellationToken))
         {
-            intact = intact && verifier.Add(entry);
+            // Payload hashes of a batch are computed on every core; only the row-hash links are sequential.
+            intact = intact && verifier.AddBatch(batch);
             if (checkpoints is null)
             {
                 if (!intact)
@@ -123,10 +124,13 @@ public static class AuditTrailExtensions
                 continue;
             }
 
-            checkpoints.Observe(entry.Seq, entry.RowHash);
-            if (entry.EventName == AuditEventNames.CheckpointSigned)
+            foreach (var entry in batch)
             {
-                recordedCheckpoints.Add((entry.Seq, entry.Metadata));
+                checkpoints.Observe(entry.Seq, entry.RowHash);
+                if (entry.EventName == AuditEventNames.CheckpointSigned)
+                {
+                    recordedCheckpoints.Add((entry.Seq, entry.Metadata));
+                }
             }
         }
 
@@ -150,6 +154,48 @@ public static class AuditTrailExtensions
             var recorded = await AuditTriggerState.ReadRecordedAsync(connection, null, cancellationToken);
             var triggers = AuditTriggerState.Compare(installed, recorded, AuditTriggerState.GuardsOf(connection).Keys);
             return new AuditVerificationReport(verifier.Result(), pending, triggers.Select(t => t.Message).ToList(), problems, checkpointResult?.Describe().Split(Environment.NewLine)[0]);
+        }
+        finally
+        {
+            await context.Database.CloseConnectionAsync();
+        }
+    }
+    /// <summary>The whole chain in seq order, in batches, read with the provider's reader: no tracking, no EF materializer.</summary>
+    private static async IAsyncEnumerable<List<AuditEntry>> ReadEntriesAsync(DbContext context, int batchSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await context.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = context.Database.GetDbConnection().CreateCommand();
+            var q = context.Database.IsSqlServer() ? (Func<string, string>)(c => $"[{c}]") : c => $"\"{c}\"";
+            string[] columns = ["Seq", "Version", "OccurredAtUtc", "Operation", "EventName", "TableName", "RecordKey", "OldValues", "NewValues", "ChangedColumns",
+                "ActorId", "ActorName", "ActorRoles", "Origin", "OutOfBand", "CorrelationId", "TransactionId", "IpAddress", "UserAgent", "Tenant", "Target", "Metadata",
+                "PayloadHash", "RowHash"];
+            command.CommandText = $"SELECT {string.Join(", ", columns.Select(q))} FROM {q(AuditStoreModel.EntriesTable)} ORDER BY {q("Seq")}";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            var batch = new List<AuditEntry>(batchSize);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                batch.Add(new AuditEntry
+                {
+                    Seq = reader.GetInt64(0), Version = reader.GetInt32(1), OccurredAtUtc = reader.GetDateTime(2), Operation = reader.GetString(3),
+                    EventName = S(4), TableName = S(5), RecordKey = S(6), OldValues = S(7), NewValues = S(8), ChangedColumns = S(9),
+                    ActorId = S(10), ActorName = S(11), ActorRoles = S(12), Origin = reader.GetString(13), OutOfBand = reader.GetBoolean(14),
+                    CorrelationId = S(15), TransactionId = S(16), IpAddress = S(17), UserAgent = S(18), Tenant = S(19), Target = S(20), Metadata = S(21),
+                    PayloadHash = reader.GetString(22), RowHash = reader.GetString(23),
+                });
+                if (batch.Count == batchSize)
+                {
+                    yield return batch;
+                    batch = new List<AuditEntry>(batchSize);
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                yield return batch;
+            }
         }
         finally
         {
