@@ -317,6 +317,50 @@ public sealed class NeverBlockTests : IDisposable
         public int GetHashCode(SpoolRecord obj) => obj.Id.GetHashCode(StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_change_whose_commit_fails_after_its_entries_were_spooled_leaves_no_spool_line()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        var spool = new AuditSpool(_spoolPath);
+        await BreakTheStoreAsync(store);
+        await using (var db = NeverBlocking(store, spool))
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            // A deferred foreign key is checked at COMMIT: the seal has run (and spooled) by then, and the commit fails.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA defer_foreign_keys = ON");
+            await db.Database.ExecuteSqlRawAsync("INSERT INTO Tags (Name) VALUES ('never committed')");
+            await db.Database.ExecuteSqlRawAsync("INSERT INTO CustomerTags (CustomersId, TagsId) VALUES (999, 999)");
+            await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => transaction.CommitAsync());
+        }
+
+        Assert.Empty(spool.ReadLines());
+        await using var check = store.Unaudited();
+        Assert.Equal(0, await check.Tags.CountAsync());
+    }
+
+    [Fact]
+    public async Task A_spool_line_whose_change_never_committed_is_quarantined_not_sealed()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        var spool = new AuditSpool(_spoolPath);
+        await BreakTheStoreAsync(store);
+        await SpoolTagsAsync(store, spool, "committed");
+        // The process stopped after writing a spool line and before its transaction committed: no mark in the database.
+        var record = Assert.Single(spool.ReadAll());
+        spool.Append(record with { Id = "crashed-before-commit" });
+        await store.ExecuteRawAsync("DROP TRIGGER test_break_store");
+        await using (var db = store.Unaudited())
+        {
+            var result = await db.Database.ReplaySpoolAsync(spool);
+            Assert.Equal(1, result.Replayed);
+            var quarantined = Assert.Single(result.Quarantined);
+            Assert.Contains("never committed", quarantined.Reason);
+        }
+
+        Assert.Single(await store.ChangesAsync("Tags")); // only the change that committed
+        Assert.Empty(spool.ReadLines());
+    }
+
     public void Dispose()
     {
         var dir = Path.GetDirectoryName(_spoolPath)!;

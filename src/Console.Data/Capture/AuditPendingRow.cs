@@ -36,3 +36,13 @@ public class AuditStashRow
     public virtual string? RecordKey { get; set; }
     public virtual string? OldValues { get; set; }
 }
+
+/// <summary>
+/// Never-block mode: written in the same transaction as a change whose entries went to the spool, so that replay
+/// seals a spooled record only if its change really committed. Replay deletes it in the transaction that seals.
+/// </summary>
+public class AuditSpoolMark
+{
+    public virtual string Id { get; set; } = "";
+    public virtual DateTime CreatedAtUtc { get; set; }
+}

@@ -52,6 +52,11 @@ public static class AuditSpoolReplay
                         replayed += await ReplayAsync(connection, line.Record!, cancellationToken) ? 1 : 0;
                         done.Add(line);
                     }
+                    catch (NeverCommittedException ex)
+                    {
+                        quarantined.Add(spool.Quarantine(line, ex.Message));
+                        done.Add(line);
+                    }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
                         if (IsUnavailable(ex) || !AuditStoreProbe.Check(connection).Writable)
@@ -84,22 +89,34 @@ public static class AuditSpoolReplay
         return new SpoolReplayResult(replayed, quarantined, stoppedBy);
     }
 
-    /// <summary>Seals one record in a transaction of its own; false if it was already in the chain.</summary>
+    /// <summary>
+    /// Seals one record in a transaction of its own, taking its spool mark in the same transaction. No mark: the record
+    /// is already in the chain (a crash came between the replay's commit and the spool clean-up), or its change never
+    /// committed (a crash or failure after the spool line was written); the latter is refused, to be quarantined.
+    /// </summary>
     private static async Task<bool> ReplayAsync(DbConnection connection, SpoolRecord record, CancellationToken cancellationToken)
     {
+        var sqlite = connection is SqliteConnection;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var check = connection.CreateCommand())
+        if (await ExecuteAsync(connection, transaction, sqlite
+                ? """DELETE FROM "AuditSpoolMarks" WHERE "Id" = @id"""
+                : "DELETE FROM [AuditSpoolMarks] WITH (READCOMMITTEDLOCK) WHERE [Id] = @id", record.Id, cancellationToken) == 0)
         {
+            await using var check = connection.CreateCommand();
             check.Transaction = transaction;
-            check.CommandText = """SELECT count(*) FROM "AuditEntries" WHERE "TransactionId" = @id""";
+            check.CommandText = sqlite
+                ? """SELECT count(*) FROM "AuditEntries" WHERE "TransactionId" = @id"""
+                : "SELECT count(*) FROM [AuditEntries] WHERE [TransactionId] = @id";
             var id = check.CreateParameter();
             id.ParameterName = "@id";
             id.Value = record.Id;
             check.Parameters.Add(id);
             if (Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken)) > 0)
             {
-                return false; // already in the chain: a crash came between its commit and the spool clean-up
+                return false;
             }
+
+            throw new NeverCommittedException();
         }
 
         var watermark = AuditSealer.ReadWatermark(connection, transaction);
@@ -108,6 +125,21 @@ public static class AuditSpoolReplay
         await transaction.CommitAsync(cancellationToken);
         return true;
     }
+
+    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, string id, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        var p = command.CreateParameter();
+        p.ParameterName = "@id";
+        p.Value = id;
+        command.Parameters.Add(p);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private sealed class NeverCommittedException() : Exception(
+        "its change never committed (no spool mark in the database: the process stopped or the commit failed after the line was written); it is kept here and not sealed");
 
     /// <summary>Errors of the store as a whole, not of one record: busy, locked, out of memory or disk, read-only, I/O, corrupt.</summary>
     private static bool IsUnavailable(Exception ex) => ex switch

@@ -11,8 +11,11 @@ public static class AuditStoreModel
     /// <summary>SQLite only: the rows a REPLACE may delete without firing a trigger, noted by the capture triggers (see <see cref="SqliteAuditSql.CaptureTriggers"/>).</summary>
     public const string StashTable = "AuditStash";
 
+    /// <summary>Never-block mode: one row per spooled transaction that committed (see <see cref="AuditSpoolMark"/>).</summary>
+    public const string SpoolMarksTable = "AuditSpoolMarks";
+
     /// <summary>Tables of the audit store itself: never captured.</summary>
-    public static readonly IReadOnlySet<string> StoreTables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { EntriesTable, PendingTable, StashTable };
+    public static readonly IReadOnlySet<string> StoreTables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { EntriesTable, PendingTable, StashTable, SpoolMarksTable };
 
     /// <summary>SQL Server only: the transaction that captured a pending row (CURRENT_TRANSACTION_ID()), a shadow column.</summary>
     public const string PendingTransactionColumn = "TxId";
@@ -53,6 +56,13 @@ public static class AuditStoreModel
             b.HasIndex(e => e.CorrelationId);
             // Events by name: the retention guard looks up its anchors, the browser filters on them.
             b.HasIndex(e => e.EventName);
+        });
+
+        builder.Entity<AuditSpoolMark>(b =>
+        {
+            b.ToTable(SpoolMarksTable);
+            b.HasKey(m => m.Id);
+            b.Property(m => m.Id).HasMaxLength(64);
         });
 
         if (!sqlServer)

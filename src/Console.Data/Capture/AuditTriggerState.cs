@@ -44,7 +44,7 @@ public static class AuditTriggerState
         var sql = connection is SqliteConnection
             ? """
               SELECT name, tbl_name, sql, NULL FROM sqlite_master WHERE type = 'trigger'
-              AND (name LIKE 'audit\_%' ESCAPE '\' OR tbl_name IN ('AuditEntries', 'AuditPending', 'AuditStash')
+              AND (name LIKE 'audit\_%' ESCAPE '\' OR tbl_name IN ('AuditEntries', 'AuditPending', 'AuditStash', 'AuditSpoolMarks')
                    OR sql LIKE '%AuditPending%' OR sql LIKE '%AuditEntries%' OR sql LIKE '%AuditStash%')
               """
             : SqlServerAuditSql.ListTriggers;

@@ -83,6 +83,25 @@ public sealed class AuditSealer(TimeProvider time)
         return rows.OrderBy(r => r.Id).Select(r => r.Row).ToList();
     }
 
+    /// <summary>Never-block: the row that proves a spooled transaction committed (see <see cref="Capture.AuditSpoolMark"/>).</summary>
+    public static void WriteSpoolMark(DbConnection connection, DbTransaction transaction, string id, DateTime now)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = connection is SqliteConnection
+            ? """INSERT INTO "AuditSpoolMarks" ("Id", "CreatedAtUtc") VALUES (@id, @now)"""
+            : "INSERT INTO [AuditSpoolMarks] ([Id], [CreatedAtUtc]) VALUES (@id, @now)";
+        var p = command.CreateParameter();
+        p.ParameterName = "@id";
+        p.Value = id;
+        command.Parameters.Add(p);
+        var n = command.CreateParameter();
+        n.ParameterName = "@now";
+        n.Value = connection is SqliteConnection ? now.ToString(SqliteDateFormat, CultureInfo.InvariantCulture) : now;
+        command.Parameters.Add(n);
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>Replay: puts spooled rows back into AuditPending, in order, to be sealed in the same transaction.</summary>
     public static void RestoreRows(DbConnection connection, DbTransaction transaction, IEnumerable<SpooledRow> rows)
     {

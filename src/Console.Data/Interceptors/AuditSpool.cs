@@ -47,6 +47,9 @@ public sealed class AuditSpool(string path)
 
     public void Append(SpoolRecord record) => AppendLine(Path, JsonSerializer.Serialize(record, Json));
 
+    /// <summary>Removes the record of a transaction whose commit failed after its entries were spooled.</summary>
+    public void Retract(string transactionId) => Remove(ReadLines().Where(l => l.Record?.Id == transactionId).ToList());
+
     /// <summary>The records that can be read, in file order; unreadable lines are left out (see <see cref="ReadLines"/>).</summary>
     public IReadOnlyList<SpoolRecord> ReadAll() => ReadLines().Where(l => l.Record is not null).Select(l => l.Record!).ToList();
 

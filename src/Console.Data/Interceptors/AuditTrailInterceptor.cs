@@ -101,6 +101,27 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
         return Task.CompletedTask;
     }
 
+    public void TransactionFailed(DbTransaction transaction, TransactionErrorEventData eventData) => RetractSpooled(transaction);
+
+    public Task TransactionFailedAsync(DbTransaction transaction, TransactionErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        RetractSpooled(transaction);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Never-block: the change's entries were spooled but its commit failed, so the change never happened: its spool
+    /// line goes. (After a crash instead, replay finds no spool mark for it and quarantines it without sealing.)
+    /// </summary>
+    private void RetractSpooled(DbTransaction transaction)
+    {
+        if (_transactions.TryGetValue(transaction, out var state) && state.Spooled)
+        {
+            state.Spooled = false;
+            spool?.Retract(state.TransactionId);
+        }
+    }
+
     public void TransactionRolledBack(DbTransaction transaction, TransactionEndEventData eventData) => _transactions.Remove(transaction);
 
     public Task TransactionRolledBackAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
@@ -277,6 +298,7 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
         }
         catch
         {
+            RetractSpooled(transaction);
             if (async)
             {
                 await transaction.RollbackAsync(CancellationToken.None);
@@ -361,7 +383,10 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
                 transaction.Rollback(SealSavepoint);
                 transaction.Release(SealSavepoint);
                 var rows = AuditSealer.TakeOwnRows(connection, transaction, state.Watermark);
+                // The mark commits with the change, or not at all: replay seals a spooled record only if it finds it.
+                AuditSealer.WriteSpoolMark(connection, transaction, state.TransactionId, sealer.UtcNow);
                 spool.Append(new SpoolRecord(state.TransactionId, sealer.UtcNow, context, rows, sealError.Message));
+                state.Spooled = true;
                 log?.LogError(sealError, "An audit entry could not be written; the change committed and its {Count} entries were spooled (never-block mode).", rows.Count);
             }
             catch (Exception spoolError)
@@ -382,5 +407,8 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
     {
         public long Watermark { get; } = watermark;
         public string TransactionId { get; } = Guid.NewGuid().ToString("N");
+
+        /// <summary>Never-block: this transaction's entries are in the spool, waiting for its commit.</summary>
+        public bool Spooled { get; set; }
     }
 }

@@ -205,6 +205,20 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.ToTable("AuditPending", (string)null);
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Capture.AuditSpoolMark", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("AuditSpoolMarks", (string)null);
+                });
+
             modelBuilder.Entity("ComplianceConsole.Data.Domain.Account", b =>
                 {
                     b.Property<Guid>("Id")

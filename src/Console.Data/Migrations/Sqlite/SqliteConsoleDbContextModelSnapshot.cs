@@ -191,6 +191,20 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
                     b.ToTable("AuditPending", (string)null);
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Capture.AuditSpoolMark", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("AuditSpoolMarks", (string)null);
+                });
+
             modelBuilder.Entity("ComplianceConsole.Data.Capture.AuditStashRow", b =>
                 {
                     b.Property<long>("Id")
