@@ -11,31 +11,19 @@ namespace ComplianceConsole.Data.Tests;
 /// <summary>EF features an opted-in context may use: proxies (lazy loading, change tracking) and JSON columns.</summary>
 public sealed class EfFeatureTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _file = Path.Combine(Path.GetTempPath(), $"cc-effeatures-{Guid.NewGuid():N}.db");
+    private readonly TempSqliteFile _db = new("effeatures");
 
-    private string ConnectionString => $"Data Source={_file}";
+    private string ConnectionString => _db.ConnectionString;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public Task DisposeAsync()
     {
-        SqliteConnection.ClearAllPools();
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
-        {
-            File.Delete(_file + suffix);
-        }
-
+        _db.Dispose();
         return Task.CompletedTask;
     }
 
-    private async Task RawAsync(string sql)
-    {
-        await using var connection = new SqliteConnection($"{ConnectionString};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
+    private Task RawAsync(string sql) => _db.RawAsync(sql);
 
     private void Print(IEnumerable<AuditEntry> entries)
     {

@@ -81,9 +81,9 @@ public sealed class OwnershipTests : IAsyncLifetime
 
     private static readonly AuditContext Remover = new(new AuditActor("u-ines", "ines.admin@example.test", ["Admin"]), "cli:remove-capture", "corr-remove");
 
-    private readonly string _file = Path.Combine(Path.GetTempPath(), $"cc-owners-{Guid.NewGuid():N}.db");
+    private readonly TempSqliteFile _db = new("owners");
 
-    private string ConnectionString => $"Data Source={_file}";
+    private string ConnectionString => _db.ConnectionString;
 
     private BillingContext Billing() => new(new DbContextOptionsBuilder<BillingContext>().UseSqlite(ConnectionString)
         .UseAuditTrail(new AuditContextAccessor(AuditContext.ForJob("billing"))).Options);
@@ -115,23 +115,11 @@ public sealed class OwnershipTests : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        SqliteConnection.ClearAllPools();
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
-        {
-            File.Delete(_file + suffix);
-        }
-
+        _db.Dispose();
         return Task.CompletedTask;
     }
 
-    private async Task RawAsync(string sql)
-    {
-        await using var connection = new SqliteConnection($"{ConnectionString};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
+    private Task RawAsync(string sql) => _db.RawAsync(sql);
 
     /// <summary>Every capture trigger in the database: name, table and the owner its text names.</summary>
     private async Task<List<(string Name, string Table, string? Owner)>> CaptureTriggersAsync()

@@ -46,9 +46,9 @@ public sealed class RawSqlCaptureTests : IAsyncLifetime
         }
     }
 
-    private readonly string _file = Path.Combine(Path.GetTempPath(), $"cc-raw-{Guid.NewGuid():N}.db");
+    private readonly TempSqliteFile _db = new("raw");
 
-    private DbContextOptions<ModuleContext> Options => new DbContextOptionsBuilder<ModuleContext>().UseSqlite($"Data Source={_file}")
+    private DbContextOptions<ModuleContext> Options => new DbContextOptionsBuilder<ModuleContext>().UseSqlite(_db.ConnectionString)
         .UseAuditTrail(new AuditContextAccessor(AuditContext.ForJob("module"))).Options;
 
     public async Task InitializeAsync()
@@ -66,24 +66,12 @@ public sealed class RawSqlCaptureTests : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        SqliteConnection.ClearAllPools();
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
-        {
-            File.Delete(_file + suffix);
-        }
-
+        _db.Dispose();
         return Task.CompletedTask;
     }
 
     /// <summary>A plain connection: no EF, no interceptor, no pragmas of the app.</summary>
-    private async Task RawAsync(string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={_file};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
+    private Task RawAsync(string sql) => _db.RawAsync(sql);
 
     private async Task SealAsync()
     {
