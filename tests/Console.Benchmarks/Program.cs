@@ -28,6 +28,12 @@ if (args[0] == "floor")
     return 0;
 }
 
+if (args[0] == "profile" && args.Length > 1 && args[1] == "triggers")
+{
+    await TriggerProfile.RunAsync(args.Length > 3 && args[2] == "--rounds" ? int.Parse(args[3]) : 7);
+    return 0;
+}
+
 if (args[0] == "profile" && args.Length > 1 && args[1] == "single")
 {
     await CaptureBenchmark.ProfileSingleAsync();
@@ -299,7 +305,7 @@ internal static class CaptureBenchmark
         dir.Delete(recursive: true);
     }
 
-    private static async Task<DatabaseSettings> PrepareAsync(string file, bool capture)
+    internal static async Task<DatabaseSettings> PrepareAsync(string file, bool capture)
     {
         var settings = new DatabaseSettings(DatabaseProvider.Sqlite, $"Data Source={file};Default Timeout=60");
         await DatabaseInitializer.InitializeAsync(settings, new AuditOptions());
@@ -337,7 +343,7 @@ internal static class CaptureBenchmark
         return settings;
     }
 
-    private static async Task<double> SingleUpdateAsync(Func<ConsoleDbContext> create, int round)
+    internal static async Task<double> SingleUpdateAsync(Func<ConsoleDbContext> create, int round)
     {
         var watch = Stopwatch.StartNew();
         for (var i = 0; i < SingleUpdates; i++)
@@ -352,7 +358,7 @@ internal static class CaptureBenchmark
         return watch.Elapsed.TotalMilliseconds / SingleUpdates;
     }
 
-    private static async Task<double> BatchInsertAsync(Func<ConsoleDbContext> create, int round)
+    internal static async Task<double> BatchInsertAsync(Func<ConsoleDbContext> create, int round)
     {
         var watch = Stopwatch.StartNew();
         for (var b = 0; b < Batches; b++)
@@ -369,7 +375,7 @@ internal static class CaptureBenchmark
         return watch.Elapsed.TotalMilliseconds / Batches;
     }
 
-    private static async Task<double> BulkUpdateAsync(Func<ConsoleDbContext> create, int round)
+    internal static async Task<double> BulkUpdateAsync(Func<ConsoleDbContext> create, int round)
     {
         await using var db = create();
         var watch = Stopwatch.StartNew();
@@ -400,7 +406,7 @@ internal static class CaptureBenchmark
         return (Median(timesA), Median(timesB));
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;

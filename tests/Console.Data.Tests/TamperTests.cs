@@ -80,7 +80,7 @@ public sealed class TamperTests
         Assert.True(restoredText.Contains("audit_entries_refuse_update", StringComparison.Ordinal), shown);
         var since = Meta(restored, "since") ?? "";
         Assert.True(since.Contains("last change captured from Tags", StringComparison.Ordinal), shown);
-        Assert.True(since.Contains("audit_entries_refuse_update: recorded in force at seq", StringComparison.Ordinal), shown);
+        Assert.True(since.Contains("audit_entries_refuse_update: recorded as installed at seq", StringComparison.Ordinal), shown);
         Assert.Equal(Owner, Meta(restored, "owner"));
 
         // The guard refuses again, and a Tags insert is captured again.

@@ -144,7 +144,7 @@ public static class AuditTriggerInstaller
                 events.Add(Event(AuditEventNames.CaptureRestored, owner, new SortedDictionary<string, string?>(StringComparer.Ordinal)
                 {
                     ["owner"] = owner,
-                    ["restored"] = string.Join("; ", tampered.Select(p => p.Message)),
+                    ["restored"] = string.Join("\n", tampered.Select(p => p.Message)),
                     ["since"] = await SinceAsync(connection, transaction, tampered, recorded, cancellationToken),
                 }));
             }
@@ -152,7 +152,8 @@ public static class AuditTriggerInstaller
             var createdNames = desired.Where(d => create.Contains(d.Value)).Select(d => d.Key).Order(StringComparer.Ordinal).ToList();
             var droppedNames = drop.Select(d => d.Name).Where(n => !desired.ContainsKey(n) && !guards.ContainsKey(n)).Distinct().Order(StringComparer.Ordinal).ToList();
             var map = AuditTriggerState.Map(desired);
-            if (!recorded.ByOwner.TryGetValue(owner, out var before) || !SameMap(before, map) || createdNames.Count > 0 || droppedNames.Count > 0)
+            // A restore puts back what the record already says; only a policy that differs from the record is a change.
+            if (!recorded.ByOwner.TryGetValue(owner, out var before) || !SameMap(before, map))
             {
                 events.Add(Event(AuditEventNames.CaptureChanged, "audit-policy", new SortedDictionary<string, string?>(StringComparer.Ordinal)
                 {
@@ -299,7 +300,7 @@ public static class AuditTriggerInstaller
             var text = problem.Name;
             if (problem.Owner is { } owner && recorded.RecordedAt.TryGetValue(owner, out var at))
             {
-                text += $": recorded in force at seq {at.Seq} ({at.At:yyyy-MM-dd HH:mm:ss} UTC)";
+                text += $": recorded as installed at seq {at.Seq} ({at.At:yyyy-MM-dd HH:mm} UTC)";
             }
 
             if (TableOf(problem.Name) is { } table)
@@ -314,14 +315,14 @@ public static class AuditTriggerInstaller
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                 if (await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0))
                 {
-                    text += $"; last change captured from {table} at seq {reader.GetInt64(0)} ({reader.GetDateTime(1):yyyy-MM-dd HH:mm:ss} UTC), changes after that may be missing";
+                    text += $"; last change captured from {table} at seq {reader.GetInt64(0)} ({reader.GetDateTime(1):yyyy-MM-dd HH:mm} UTC): changes to {table} after that may be missing";
                 }
             }
 
             parts.Add(text);
         }
 
-        return string.Join("; ", parts);
+        return string.Join("\n", parts);
     }
 
     private static string? TableOf(string triggerName)

@@ -69,7 +69,7 @@ public static class HealthEndpoint
         else if (tamper.Count > 0)
         {
             status = "Degraded";
-            message = $"Capture was tampered with and restored at start-up ({tamper.Count} time(s), newest at seq {tamper[^1].Seq}): {tamper[^1].Restored}. " +
+            message = $"Capture was tampered with and restored at start-up ({tamper.Count} time(s), newest at seq {tamper[^1].Seq}): {tamper[^1].Restored.Replace("\n", "; ")}. " +
                       "Changes made while a trigger was missing are not in the trail. An Admin acknowledges this on the Audit log page once it is investigated.";
         }
         else
@@ -81,6 +81,6 @@ public static class HealthEndpoint
         return new AuditHealth(status, head, spooled.SpooledTransactions, spooled.SpooledEntries, unsealed, neverBlock, message.Trim(),
             probe.Writable, probe.Error, spooled.UnreadableLines, spooled.QuarantinedLines, spooled.NewestQuarantineReason,
             spooled.QuarantinedLines > 0 ? spooled.QuarantinePath : null,
-            tamper.Select(t => $"seq {t.Seq}: {t.Restored} (since: {t.Since})").ToList());
+            tamper.Select(t => $"seq {t.Seq}: {t.Restored.Replace("\n", "; ")} (since: {t.Since?.Replace("\n", "; ")})").ToList());
     }
 }
