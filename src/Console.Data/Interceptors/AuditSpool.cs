@@ -193,7 +193,7 @@ public sealed class AuditSpool(string path)
         }
         catch (JsonException ex)
         {
-            return new SpoolLine(number, text, null, $"unreadable JSON, probably cut off by a crash while it was written ({ex.Message})");
+            return new SpoolLine(number, text, null, $"unreadable JSON, probably cut off by a crash while it was written (at character {ex.BytePositionInLine ?? 0})");
         }
     }
 
