@@ -34,7 +34,7 @@ public static class AuditTrailExtensions
 
     /// <summary>
     /// Installs or updates the append-only guards and this context's capture triggers to match its model and policy.
-    /// The triggers are owned by <paramref name="owner"/> (default: the context's type name); an install never removes
+    /// The triggers are owned by <paramref name="owner"/> (default: the context's full type name); an install never removes
     /// another owner's triggers, so several contexts can share one database. A trigger found missing or altered since
     /// the chain recorded it is restored and recorded as a tamper signal (<c>audit.capture_restored</c>).
     /// </summary>
