@@ -33,6 +33,9 @@ public static class SqliteAuditSql
     /// - any UPDATE (UPDATE OR REPLACE and the DO UPDATE of an upsert included);
     /// - any insert whose seq is not the next one: so REPLACE or INSERT OR REPLACE on an existing seq, whose implicit
     ///   delete fires no delete trigger, is refused before it happens, and so is an entry slotted into a gap;
+    ///   It raises FAIL, not ABORT, and the sealer inserts with INSERT OR FAIL: then SQLite needs no statement journal
+    ///   per entry (with ABORT, every one-row insert into a table with an insert trigger gets one, a temporary file,
+    ///   which doubled the cost of sealing; docs/benchmarks.md). For a one-row insert both undo the same.
     /// - any DELETE, except of an entry that a retention anchor later in the chain covers: its table, its seq range
     ///   and its cut-off time. That is the only delete path, and each use of it is itself an entry of the chain.
     /// </summary>
@@ -45,7 +48,7 @@ public static class SqliteAuditSql
         [GuardPrefix + "refuse_out_of_sequence"] = """
             CREATE TRIGGER "audit_entries_refuse_out_of_sequence" BEFORE INSERT ON "AuditEntries"
             WHEN NEW."Seq" IS NOT (SELECT coalesce(max("Seq"), 0) + 1 FROM "AuditEntries")
-            BEGIN SELECT RAISE(ABORT, 'AuditEntries is append-only: an entry can only be appended with the next seq, never replaced or slotted in.'); END
+            BEGIN SELECT RAISE(FAIL, 'AuditEntries is append-only: an entry can only be appended with the next seq, never replaced or slotted in.'); END
             """,
         [GuardPrefix + "refuse_delete"] = $"""
             CREATE TRIGGER "audit_entries_refuse_delete" BEFORE DELETE ON "AuditEntries"

@@ -42,7 +42,7 @@ public sealed class AuditSealer(TimeProvider time)
     public const string SqliteDateFormat = "yyyy-MM-dd HH:mm:ss.FFFFFFF";
 
     private static readonly string PositionalInsertSql =
-        $"INSERT INTO \"AuditEntries\" ({string.Join(", ", Columns.Select(c => $"\"{c}\""))}) VALUES ({string.Join(", ", Columns.Select((_, i) => "?" + (i + 1)))})";
+        $"INSERT OR FAIL INTO \"AuditEntries\" ({string.Join(", ", Columns.Select(c => $"\"{c}\""))}) VALUES ({string.Join(", ", Columns.Select((_, i) => "?" + (i + 1)))})";
 
     private const string TakeOursSql = """
         DELETE FROM "AuditPending" WHERE "Id" > @watermark
