@@ -9,11 +9,19 @@ using Microsoft.EntityFrameworkCore;
 // Compliance Console benchmarks. Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture [--rounds N]
 // Audited and unaudited runs alternate round by round in one process, on two SQLite files on the same disk,
 // so the ratios compare like with like on a noisy machine; each figure is the median over the rounds.
+// verify [--store PATH] [--rounds N] [--rebuild]: verification of a 1,000,000-entry SQLite store, built once (VerifyBenchmark.cs).
+// profile triggers: the capture overhead split between the seq guard and the REPLACE notes of the SQLite triggers (TriggerProfile.cs).
 // verify-core: chain verification in memory, one entry at a time against batches on every core (VerifyCoreBenchmark.cs).
-if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify-core"))
+if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core"))
 {
-    Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture|floor|profile|verify-core [--rounds N]");
+    Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture|floor|profile [single|triggers]|verify-core [--rounds N]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- verify [--store PATH] [--rounds N] [--rebuild]");
     return 2;
+}
+
+if (args[0] == "verify")
+{
+    return await VerifyBenchmark.RunAsync(args[1..]);
 }
 
 if (args[0] == "verify-core")
