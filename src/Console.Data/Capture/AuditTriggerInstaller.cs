@@ -121,10 +121,7 @@ public static class AuditTriggerInstaller
             var watermark = AuditSealer.ReadWatermark(connection, transaction);
             foreach (var trigger in drop.DistinctBy(t => t.Name))
             {
-                var target = sqlServer
-                    ? $"{SqlServerAuditSql.Quote(trigger.Schema ?? "dbo")}.{SqlServerAuditSql.Quote(trigger.Name)}"
-                    : SqliteAuditSql.Quote(trigger.Name);
-                await Execute(connection, transaction, $"DROP TRIGGER {target}", cancellationToken);
+                await DropAsync(connection, transaction, trigger, cancellationToken);
             }
 
             foreach (var sql in create)
@@ -210,7 +207,6 @@ public static class AuditTriggerInstaller
         try
         {
             var connection = database.GetDbConnection();
-            var sqlServer = connection is not SqliteConnection;
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             var installed = await AuditTriggerState.ReadInstalledAsync(connection, transaction, cancellationToken);
             var recorded = await AuditTriggerState.ReadRecordedAsync(connection, transaction, cancellationToken);
@@ -224,10 +220,7 @@ public static class AuditTriggerInstaller
             var watermark = AuditSealer.ReadWatermark(connection, transaction);
             foreach (var trigger in targets)
             {
-                var target = sqlServer
-                    ? $"{SqlServerAuditSql.Quote(trigger.Schema ?? "dbo")}.{SqlServerAuditSql.Quote(trigger.Name)}"
-                    : SqliteAuditSql.Quote(trigger.Name);
-                await Execute(connection, transaction, $"DROP TRIGGER {target}", cancellationToken);
+                await DropAsync(connection, transaction, trigger, cancellationToken);
             }
 
             var names = targets.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
@@ -358,6 +351,11 @@ public static class AuditTriggerInstaller
         command.CommandText = sql;
         return command;
     }
+
+    private static Task DropAsync(DbConnection connection, DbTransaction transaction, InstalledTrigger trigger, CancellationToken cancellationToken) =>
+        Execute(connection, transaction, connection is SqliteConnection
+            ? $"DROP TRIGGER {SqliteAuditSql.Quote(trigger.Name)}"
+            : $"DROP TRIGGER {SqlServerAuditSql.Quote(trigger.Schema ?? "dbo")}.{SqlServerAuditSql.Quote(trigger.Name)}", cancellationToken);
 
     private static async Task Execute(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
     {

@@ -42,11 +42,7 @@ public static class AuditTriggerState
     public static async Task<List<InstalledTrigger>> ReadInstalledAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
     {
         var sql = connection is SqliteConnection
-            ? """
-              SELECT name, tbl_name, sql, NULL FROM sqlite_master WHERE type = 'trigger'
-              AND (name LIKE 'audit\_%' ESCAPE '\' OR tbl_name IN ('AuditEntries', 'AuditPending', 'AuditStash', 'AuditSpoolMarks')
-                   OR sql LIKE '%AuditPending%' OR sql LIKE '%AuditEntries%' OR sql LIKE '%AuditStash%')
-              """
+            ? SqliteAuditSql.ListTriggers
             : SqlServerAuditSql.ListTriggers;
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;

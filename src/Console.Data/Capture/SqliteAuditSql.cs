@@ -25,6 +25,13 @@ public static class SqliteAuditSql
         DROP TRIGGER IF EXISTS "audit_entries_refuse_delete";
         """;
 
+    /// <summary>Lists every trigger the capture engine owns or guards, or that touches the store: name, table, text, schema (none).</summary>
+    public const string ListTriggers = """
+        SELECT name, tbl_name, sql, NULL FROM sqlite_master WHERE type = 'trigger'
+        AND (name LIKE 'audit\_%' ESCAPE '\' OR tbl_name IN ('AuditEntries', 'AuditPending', 'AuditStash', 'AuditSpoolMarks')
+             OR sql LIKE '%AuditPending%' OR sql LIKE '%AuditEntries%' OR sql LIKE '%AuditStash%')
+        """;
+
     public const string GuardPrefix = "audit_entries_";
 
     /// <summary>

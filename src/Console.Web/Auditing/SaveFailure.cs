@@ -4,7 +4,7 @@ namespace ComplianceConsole.Web.Auditing;
 
 /// <summary>
 /// What a user is told when a change was not saved. A failure of the audit trail is said as such, never as bad
-/// input, and is logged as an error: the log and /health are how the administrator is alerted.
+/// input. The capture engine has already logged it as an error (the log and /health alert the administrator).
 /// </summary>
 public static class SaveFailure
 {
@@ -13,17 +13,16 @@ public static class SaveFailure
         $"{whatFailed} because the audit trail cannot be written; an administrator has been alerted.";
 
     /// <summary>
-    /// The message for a failed save or delete: for an <see cref="AuditCaptureException"/> (logged) the audit
-    /// trail and its reason; otherwise the database's reason followed by <paramref name="otherwise"/>.
+    /// The message for a failed save or delete: for an <see cref="AuditCaptureException"/> the audit trail and its
+    /// reason; otherwise the database's reason followed by <paramref name="otherwise"/>.
     /// </summary>
-    public static string Describe(string whatFailed, Exception ex, ILogger log, string otherwise = "")
+    public static string Describe(string whatFailed, Exception ex, string otherwise = "")
     {
         if (AuditFailureIn(ex) is not { } audit)
         {
             return $"{whatFailed}: {ex.GetBaseException().Message} {otherwise}".TrimEnd();
         }
 
-        log.LogError(audit, "{WhatFailed}: the audit trail cannot be written. Check /health.", whatFailed);
         var reason = audit.InnerException is AggregateException both
             ? string.Join("; ", both.InnerExceptions.Select(e => e.Message))
             : audit.InnerException?.Message ?? audit.Message;
