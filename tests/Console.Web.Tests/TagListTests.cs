@@ -47,4 +47,25 @@ public sealed class TagListTests() : ConsoleComponentTest("petra@example.test", 
         var deletes = await db.AuditEntries.Where(e => e.Operation == "delete").Select(e => e.TableName).ToListAsync();
         Assert.Equal(["CustomerTags", "Tags"], deletes.Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public async Task A_tag_the_audit_trail_refuses_keeps_the_name_typed_so_it_can_be_saved_again()
+    {
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(Settings.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TRIGGER test_break_store BEFORE INSERT ON AuditEntries BEGIN SELECT RAISE(ABORT, 'disk full'); END";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var page = RenderPage<TagList>();
+        page.WaitForAssertion(() => Assert.Contains("pep", page.Find("[data-testid=tag-table]").TextContent));
+        page.Find("input[data-testid=new-tag], [data-testid=new-tag] input").Input("sanctions-check");
+        await page.Find("[data-testid=add-tag]").ClickAsync(new());
+        page.WaitForAssertion(() => Assert.Contains("audit trail cannot be written", page.Find("[data-testid=form-error]").TextContent));
+        Assert.Equal("sanctions-check", page.Find("input[data-testid=new-tag], [data-testid=new-tag] input").GetAttribute("value"));
+        await using var db = Db();
+        Assert.Equal(["pep"], await db.Tags.Select(t => t.Name).ToListAsync());
+    }
 }

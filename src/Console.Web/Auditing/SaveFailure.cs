@@ -26,7 +26,7 @@ public static class SaveFailure
         var reason = audit.InnerException is AggregateException both
             ? string.Join("; ", both.InnerExceptions.Select(e => e.Message))
             : audit.InnerException?.Message ?? audit.Message;
-        return $"{AuditUnavailable(whatFailed)} Reason: {reason}";
+        return $"{AuditUnavailable(whatFailed)} Reason: {reason.TrimEnd('.')}. What you entered is kept here: save again once it is fixed.";
     }
 
     private static AuditCaptureException? AuditFailureIn(Exception? ex)
