@@ -21,6 +21,7 @@ public abstract class ConsoleDbContext(DbContextOptions options) : IdentityDbCon
     public DbSet<Payment> Payments => Set<Payment>();
     public DbSet<Document> Documents => Set<Document>();
     public DbSet<UserPreference> UserPreferences => Set<UserPreference>();
+    public DbSet<SavedSearch> SavedSearches => Set<SavedSearch>();
 
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<AuditPendingRow> AuditPending => Set<AuditPendingRow>();

@@ -94,15 +94,6 @@ public sealed class ContractConfiguration : IEntityTypeConfiguration<Contract>
     public void Configure(EntityTypeBuilder<Contract> b) => b.Property(d => d.ContractValue).HasPrecision(18, 2);
 }
 
-public sealed class UserPreferenceConfiguration : IEntityTypeConfiguration<UserPreference>
-{
-    public void Configure(EntityTypeBuilder<UserPreference> b)
-    {
-        b.HasKey(p => p.UserId);
-        b.Property(p => p.Theme).HasMaxLength(16);
-    }
-}
-
 public sealed class ConsoleUserConfiguration : IEntityTypeConfiguration<ConsoleUser>
 {
     public void Configure(EntityTypeBuilder<ConsoleUser> b) => b.Property(u => u.DisplayName).HasMaxLength(200);

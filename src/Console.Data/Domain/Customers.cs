@@ -49,11 +49,3 @@ public class Tag
     public string Name { get; set; } = "";
     public List<Customer> Customers { get; set; } = [];
 }
-
-/// <summary>A per-user UI preference: excluded from the audit trail by attribute.</summary>
-[AuditExclude]
-public class UserPreference
-{
-    public string UserId { get; set; } = "";
-    public string Theme { get; set; } = "light";
-}
