@@ -1,0 +1,84 @@
+namespace ComplianceConsole.Core.Query;
+
+/// <summary>What kind of value a field takes; the parser checks it and the suggester offers it.</summary>
+public enum QueryValueKind
+{
+    /// <summary>Any text; <c>*</c> matches any run of characters.</summary>
+    Pattern,
+
+    /// <summary>One of a fixed list (<see cref="QueryField.Choices"/>), any case.</summary>
+    Choice,
+
+    /// <summary>An exact value (an id), any case.</summary>
+    Exact,
+}
+
+/// <summary>A field of the audit query language: <c>name:value</c>.</summary>
+public sealed record QueryField(string Name, QueryValueKind Kind, string Help, string Example, IReadOnlyList<string>? Choices = null, IReadOnlyList<string>? Aliases = null);
+
+/// <summary>The fields of the query language, documented in docs/query-language.md. One list: the parser, the chips, the suggestions and the URL all read it.</summary>
+public static class QueryFields
+{
+    public const string Actor = "actor";
+    public const string Table = "table";
+    public const string Op = "op";
+    public const string Record = "record";
+    public const string Origin = "origin";
+    public const string Correlation = "correlation";
+    public const string Tx = "tx";
+    public const string Event = "event";
+    public const string OutOfBand = "outofband";
+    public const string Ip = "ip";
+
+    /// <summary>Free text, matched against the values of an entry (before, after, event details and target).</summary>
+    public const string Text = "text";
+
+    public static readonly IReadOnlyList<QueryField> All =
+    [
+        new(Actor, QueryValueKind.Pattern, "who acted: any part of the email or the user id, any case", "actor:olivia", Aliases: ["user"]),
+        new(Table, QueryValueKind.Pattern, "the table a row change was made to", "table:Customers"),
+        new(Op, QueryValueKind.Choice, "the operation: insert, update, delete or event", "op:update", ["insert", "update", "delete", "event"], ["operation"]),
+        new(Record, QueryValueKind.Exact, "the changed record's key: its id, or the whole key as JSON", "record:7", Aliases: ["key"]),
+        new(Origin, QueryValueKind.Pattern, "where the change came from: page, endpoint, job or out-of-band", "origin:page:/customers/*"),
+        new(Correlation, QueryValueKind.Exact, "the request or circuit action that made the change", "correlation:3f2a…", Aliases: ["corr"]),
+        new(Tx, QueryValueKind.Exact, "the database transaction", "tx:9b1c…", Aliases: ["transaction"]),
+        new(Event, QueryValueKind.Pattern, "an event name (resource.verb)", "event:auth.*"),
+        new(OutOfBand, QueryValueKind.Choice, "written outside the app (raw SQL, another tool)", "outofband:true", ["true", "false"], ["oob"]),
+        new(Ip, QueryValueKind.Pattern, "the client IP address", "ip:10.20.*"),
+    ];
+
+    public static QueryField? Find(string name) =>
+        All.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)
+            || f.Aliases?.Any(a => string.Equals(a, name, StringComparison.OrdinalIgnoreCase)) == true);
+
+    /// <summary>The closest field name to a misspelt one, if any is close.</summary>
+    public static string? Closest(string name)
+    {
+        var best = All.Select(f => (f.Name, Distance: Distance(name.ToLowerInvariant(), f.Name))).MinBy(x => x.Distance);
+        return best.Distance <= Math.Max(1, name.Length / 3) ? best.Name : null;
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (var j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+        }
+
+        return d[a.Length, b.Length];
+    }
+}
