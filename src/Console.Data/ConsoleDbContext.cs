@@ -3,6 +3,7 @@ using ComplianceConsole.Data.Capture;
 using ComplianceConsole.Data.Domain;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using ComplianceConsole.Data.Configurations;
+using ComplianceConsole.Data.Queries;
 using Microsoft.EntityFrameworkCore;
 
 namespace ComplianceConsole.Data;
@@ -31,6 +32,7 @@ public abstract class ConsoleDbContext(DbContextOptions options) : IdentityDbCon
         base.OnModelCreating(builder);
         builder.ApplyConfigurationsFromAssembly(typeof(ConsoleDbContext).Assembly);
         builder.AddAuditStore(Database.IsSqlServer());
+        builder.AddAuditDbFunctions(Database.IsSqlServer());
     }
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

@@ -58,7 +58,8 @@ public static class QueryFields
         return best.Distance <= Math.Max(1, name.Length / 3) ? best.Name : null;
     }
 
-    private static int Distance(string a, string b)
+    /// <summary>The edit (Levenshtein) distance between two names.</summary>
+    public static int Distance(string a, string b)
     {
         var d = new int[a.Length + 1, b.Length + 1];
         for (var i = 0; i <= a.Length; i++)

@@ -56,6 +56,13 @@ public static class AuditStoreModel
             b.HasIndex(e => e.CorrelationId);
             // Events by name: the retention guard looks up its anchors, the browser filters on them.
             b.HasIndex(e => e.EventName);
+            // The audit browser (docs/query-language.md): one-column indexes, because each also orders by seq (the rowid
+            // on SQLite, the clustered key on SQL Server), so a filter's newest page is a short backwards index walk.
+            b.HasIndex(e => e.TableName);
+            b.HasIndex(e => e.ActorName);
+            b.HasIndex(e => e.Origin);
+            b.HasIndex(e => e.TransactionId);
+            b.HasIndex(e => e.OutOfBand).HasFilter(sqlServer ? "[OutOfBand] = 1" : "\"OutOfBand\" = 1");
         });
 
         builder.Entity<AuditSpoolMark>(b =>

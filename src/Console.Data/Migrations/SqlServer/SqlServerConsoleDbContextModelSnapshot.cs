@@ -121,11 +121,22 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
 
                     b.HasKey("Seq");
 
+                    b.HasIndex("ActorName");
+
                     b.HasIndex("CorrelationId");
 
                     b.HasIndex("EventName");
 
                     b.HasIndex("OccurredAtUtc");
+
+                    b.HasIndex("Origin");
+
+                    b.HasIndex("OutOfBand")
+                        .HasFilter("[OutOfBand] = 1");
+
+                    b.HasIndex("TableName");
+
+                    b.HasIndex("TransactionId");
 
                     b.HasIndex("ActorId", "OccurredAtUtc");
 

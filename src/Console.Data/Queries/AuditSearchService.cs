@@ -1,0 +1,132 @@
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Core.Query;
+using Microsoft.EntityFrameworkCore;
+
+namespace ComplianceConsole.Data.Queries;
+
+/// <summary>One page of a search, newest first, with the keyset cursors to the pages around it.</summary>
+public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, bool HasNewer, bool HasOlder, IReadOnlyList<string> Notes)
+{
+    /// <summary>The cursor of the next (older) page: <c>before=</c> this seq.</summary>
+    public long? OlderCursor => HasOlder && Items.Count > 0 ? Items[^1].Seq : null;
+
+    /// <summary>The cursor of the previous (newer) page: <c>after=</c> this seq.</summary>
+    public long? NewerCursor => HasNewer && Items.Count > 0 ? Items[0].Seq : null;
+}
+
+/// <summary>A count that stops at a bound: "10,000+" rather than a slow count of everything.</summary>
+public sealed record BoundedCount(int Value, bool AtLeast)
+{
+    public override string ToString() => AtLeast ? $"{Value:N0}+" : Value.ToString("N0");
+}
+
+public sealed record HistogramBar(DateTime StartUtc, IReadOnlyDictionary<string, int> ByOperation)
+{
+    public int Total => ByOperation.Values.Sum();
+}
+
+/// <summary>Entries over time, stacked by operation, in bars of <see cref="BarSize"/> from <see cref="FromUtc"/> to <see cref="ToUtc"/>.</summary>
+public sealed record AuditHistogram(DateTime FromUtc, DateTime ToUtc, TimeSpan BarSize, IReadOnlyList<HistogramBar> Bars)
+{
+    public int Total => Bars.Sum(b => b.Total);
+}
+
+/// <summary>
+/// The audit browser's reads: a keyset page, a bounded count and a histogram, all over the same filter
+/// (<see cref="AuditFilterTranslator"/>). Page 10,000 costs what page 1 costs: a page starts at a seq, never at an offset.
+/// </summary>
+public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider clock)
+{
+    public const int DefaultCountBound = 10_000;
+
+    private static readonly TimeSpan[] BarSizes =
+    [
+        TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(30), TimeSpan.FromHours(1),
+        TimeSpan.FromHours(3), TimeSpan.FromHours(6), TimeSpan.FromHours(12), TimeSpan.FromDays(1), TimeSpan.FromDays(7), TimeSpan.FromDays(30),
+    ];
+
+    public AuditVocabulary Vocabulary => vocabulary;
+
+    public DateTime NowUtc => clock.GetUtcNow().UtcDateTime;
+
+    /// <summary>The filtered entries, unordered, with notes on names that matched nothing.</summary>
+    public async Task<(IQueryable<AuditEntry> Entries, List<string> Notes)> FilterAsync(ConsoleDbContext db, AuditQuery query, TimeRange range, CancellationToken cancellationToken = default)
+    {
+        var notes = new List<string>();
+        var words = await vocabulary.CurrentAsync(db, cancellationToken);
+        return (AuditFilterTranslator.Apply(db.AuditEntries.AsNoTracking(), query, range, NowUtc, words, notes), notes);
+    }
+
+    public async Task<AuditPage> PageAsync(ConsoleDbContext db, AuditSearch search, int pageSize, CancellationToken cancellationToken = default)
+    {
+        pageSize = Math.Clamp(pageSize, 1, 500);
+        var (entries, notes) = await FilterAsync(db, search.Query, search.Range, cancellationToken);
+        if (search.After is { } after)
+        {
+            var newer = await entries.Where(e => e.Seq > after).OrderBy(e => e.Seq).Take(pageSize + 1).ToListAsync(cancellationToken);
+            if (newer.Count > pageSize)
+            {
+                newer.RemoveAt(newer.Count - 1);
+                newer.Reverse();
+                return new AuditPage(newer, HasNewer: true, HasOlder: true, notes);
+            }
+
+            // Fewer than a page above: this is the newest page.
+            search = search with { After = null, Before = null };
+        }
+
+        var page = search.Before is { } before ? entries.Where(e => e.Seq < before) : entries;
+        var items = await page.OrderByDescending(e => e.Seq).Take(pageSize + 1).ToListAsync(cancellationToken);
+        var hasOlder = items.Count > pageSize;
+        if (hasOlder)
+        {
+            items.RemoveAt(items.Count - 1);
+        }
+
+        var hasNewer = search.Before is { } b && await entries.AnyAsync(e => e.Seq >= b, cancellationToken);
+        return new AuditPage(items, hasNewer, hasOlder, notes);
+    }
+
+    /// <summary>How many entries match, counted up to <paramref name="bound"/>.</summary>
+    public async Task<BoundedCount> CountAsync(ConsoleDbContext db, AuditSearch search, int bound = DefaultCountBound, CancellationToken cancellationToken = default)
+    {
+        var (entries, _) = await FilterAsync(db, search.Query, search.Range, cancellationToken);
+        var count = await entries.Select(e => e.Seq).Take(bound + 1).CountAsync(cancellationToken);
+        return count > bound ? new BoundedCount(bound, true) : new BoundedCount(count, false);
+    }
+
+    /// <summary>Matching entries per bar of time and operation, over the search's range (for "all": from the first entry).</summary>
+    public async Task<AuditHistogram> HistogramAsync(ConsoleDbContext db, AuditSearch search, int maxBars = 120, CancellationToken cancellationToken = default)
+    {
+        var now = NowUtc;
+        var (from, to) = search.Range.Resolve(now);
+        var end = to ?? now;
+        var start = from ?? await db.AuditEntries.MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken) ?? end.AddHours(-1);
+        var size = BarSizes.FirstOrDefault(s => (end - start) / s <= maxBars, BarSizes[^1]);
+        var origin = Floor(start, size);
+        var seconds = (long)size.TotalSeconds;
+        var originEpoch = new DateTimeOffset(origin, TimeSpan.Zero).ToUnixTimeSeconds();
+
+        var (entries, _) = await FilterAsync(db, search.Query, search.Range, cancellationToken);
+        var rows = await entries
+            .GroupBy(e => new { Bar = (AuditDbFunctions.EpochSeconds(e.OccurredAtUtc) - originEpoch) / seconds, e.Operation })
+            .Select(g => new { g.Key.Bar, g.Key.Operation, Count = g.Count() })
+            .ToListAsync(cancellationToken);
+
+        var count = (int)Math.Floor((end - origin) / size) + 1; // the bar holding "now" too
+        var bars = Enumerable.Range(0, Math.Max(count, 1))
+            .Select(i => new HistogramBar(origin + size * i, rows.Where(r => r.Bar == i).ToDictionary(r => r.Operation, r => r.Count)))
+            .ToList();
+        return new AuditHistogram(start, end, size, bars);
+    }
+
+    private static DateTime Floor(DateTime utc, TimeSpan size)
+    {
+        if (size >= TimeSpan.FromDays(1))
+        {
+            return DateTime.SpecifyKind(utc.Date, DateTimeKind.Utc);
+        }
+
+        return new DateTime(utc.Ticks - utc.Ticks % size.Ticks, DateTimeKind.Utc);
+    }
+}
