@@ -31,6 +31,23 @@ public static class AuditEventNames
     /// </summary>
     public const string RetentionPurged = "retention.purged";
 
+    /// <summary>A page or endpoint was refused (metadata: route, page, needs = the roles that would have been let in).</summary>
+    public const string AccessDenied = "access.denied";
+
+    /// <summary>A trail reader ran a search (metadata: query, range). One per search, not per page turn.</summary>
+    public const string AuditSearched = "audit.searched";
+
+    /// <summary>A trail reader opened an entry or a record's history (metadata: seq or table and key).</summary>
+    public const string AuditViewed = "audit.viewed";
+
+    /// <summary>A ComplianceOfficer or Auditor opened a managed record (target: table/key).</summary>
+    public const string RecordViewed = "record.viewed";
+
+    /// <summary>Whether an event records a failure or a refusal (shown differently from a success).</summary>
+    public static bool IsFailure(string? name) =>
+        name is not null && (name.EndsWith("_failed", StringComparison.Ordinal) || name.EndsWith(".denied", StringComparison.Ordinal)
+            || name.EndsWith("locked_out", StringComparison.Ordinal) || name == CaptureRestored);
+
     public static bool IsValid(string name)
     {
         var dot = name.IndexOf('.');

@@ -22,6 +22,12 @@ public static class ConsoleRoles
     /// <summary>Who may change managed data.</summary>
     public const string DataEditors = Admin + "," + Operator;
 
-    /// <summary>Who may view managed data.</summary>
+    /// <summary>Who may export the trail (later: the Export dialog and its endpoint). Auditors are read-only: they browse, view and verify.</summary>
+    public const string TrailExporters = Admin + "," + ComplianceOfficer;
+
+    /// <summary>Who may set retention policies and legal holds.</summary>
+    public const string RetentionManagers = Admin + "," + ComplianceOfficer;
+
+    /// <summary>Who may view managed data: everyone signed in. Officers and Auditors read every record; only editors change them.</summary>
     public const string DataViewers = Admin + "," + Operator + "," + ComplianceOfficer + "," + Auditor;
 }

@@ -5,6 +5,8 @@ using ComplianceConsole.Data.Capture;
 using ComplianceConsole.Data.Domain;
 using ComplianceConsole.Data.Interceptors;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace ComplianceConsole.Web.Setup;
@@ -21,7 +23,12 @@ public sealed record AuditHealth(
 /// </summary>
 public static class HealthEndpoint
 {
-    public static void MapAuditHealth(this IEndpointRouteBuilder app) =>
+    public static void MapAuditHealth(this IEndpointRouteBuilder app)
+    {
+        var options = app.ServiceProvider.GetRequiredService<IOptions<HealthOptions>>().Value;
+        var readers = new AuthorizationPolicyBuilder()
+            .AddRequirements(new RolesOrMonitorToken(options.MonitorToken, [ConsoleRoles.Admin, ConsoleRoles.ComplianceOfficer, ConsoleRoles.Auditor]))
+            .Build();
         app.MapGet("/health", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, ILoggerFactory loggers, CancellationToken ct) =>
             {
                 var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct);
@@ -32,7 +39,19 @@ public static class HealthEndpoint
 
                 return Results.Json(health, statusCode: health.Status == "Healthy" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
             })
-            .RequireAuthorization(p => p.RequireRole(ConsoleRoles.Admin, ConsoleRoles.ComplianceOfficer, ConsoleRoles.Auditor));
+            .RequireAuthorization(readers);
+
+        if (options.AnonymousLiveness)
+        {
+            // The status word only: no counts, no trail size, nothing about the data.
+            app.MapGet("/health/live", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, CancellationToken ct) =>
+                {
+                    var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct);
+                    return Results.Json(new { status = health.Status }, statusCode: health.Status == "Healthy" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+                })
+                .AllowAnonymous();
+        }
+    }
 
     internal static async Task<AuditHealth> CheckAsync(IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, bool neverBlock, CancellationToken ct)
     {
@@ -82,5 +101,33 @@ public static class HealthEndpoint
             probe.Writable, probe.Error, spooled.UnreadableLines, spooled.QuarantinedLines, spooled.NewestQuarantineReason,
             spooled.QuarantinedLines > 0 ? spooled.QuarantinePath : null,
             tamper.Select(t => $"seq {t.Seq}: {t.Restored.Replace("\n", "; ")} (since: {t.Since?.Replace("\n", "; ")})").ToList());
+    }
+}
+
+/// <summary>Health: how monitors reach /health (README, "Health checks").</summary>
+public sealed class HealthOptions
+{
+    /// <summary>A secret that lets a monitor read /health with <c>Authorization: Bearer &lt;token&gt;</c>, without signing in. Empty: off.</summary>
+    public string? MonitorToken { get; set; }
+
+    /// <summary>Serve /health/live to anyone: the status word (Healthy, Degraded, Unhealthy) and its HTTP code, nothing else.</summary>
+    public bool AnonymousLiveness { get; set; }
+}
+
+/// <summary>Lets in the given roles, or a request bearing the monitor token (compared in constant time).</summary>
+public sealed class RolesOrMonitorToken(string? token, IEnumerable<string> roles) : RolesAuthorizationRequirement(roles)
+{
+    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, RolesAuthorizationRequirement requirement)
+    {
+        if (!string.IsNullOrEmpty(token) && context.Resource is HttpContext http
+            && http.Request.Headers.Authorization.ToString() is { } header && header.StartsWith("Bearer ", StringComparison.Ordinal)
+            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()), System.Text.Encoding.UTF8.GetBytes(token)))
+        {
+            context.Succeed(requirement);
+            return Task.CompletedTask;
+        }
+
+        return base.HandleRequirementAsync(context, requirement);
     }
 }

@@ -3,6 +3,7 @@ using ComplianceConsole.Data;
 using ComplianceConsole.Data.Domain;
 using ComplianceConsole.Web.Auditing;
 using ComplianceConsole.Web.Seeding;
+using ComplianceConsole.Data.Queries;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.Identity;
@@ -24,6 +25,14 @@ public static class WebSetup
         services.AddScoped<IAuditContextAccessor>(sp => sp.GetRequiredService<WebAuditContextAccessor>());
         services.AddScoped<CircuitHandler, AuditCircuitHandler>();
         services.AddScoped<AuditedOperations>();
+        services.AddScoped<ReadAudit>();
+        services.AddScoped<ComplianceConsole.Web.Preferences.UserSettings>();
+        services.AddScoped<ComplianceConsole.Web.Preferences.SavedSearches>();
+        services.AddSingleton<AuditTail>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditTail>());
+        services.AddSingleton<AuditVocabulary>();
+        services.AddSingleton<AuditSearchService>();
+        services.Configure<HealthOptions>(configuration.GetSection("Health"));
 
         services.AddConsoleAuthentication();
         services.Configure<SeedOptions>(configuration.GetSection("Seed"));
@@ -54,7 +63,22 @@ public static class WebSetup
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
         });
         // Every page and endpoint needs a signed-in user unless it says otherwise; pages add their roles.
-        services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(ConsolePolicies.ExportTrail, p => p.RequireRole(ConsoleRoles.Admin, ConsoleRoles.ComplianceOfficer))
+            .AddPolicy(ConsolePolicies.ManageRetention, p => p.RequireRole(ConsoleRoles.Admin, ConsoleRoles.ComplianceOfficer));
+        // Refusals are recorded, pages get the access-denied page, endpoints get 401/403 (never a redirect to HTML).
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessDeniedHandler>();
         services.AddCascadingAuthenticationState();
     }
+}
+
+/// <summary>Named policies for what only some trail readers may do (ROADMAP: export, retention, legal holds).</summary>
+public static class ConsolePolicies
+{
+    /// <summary>Export the trail: Admins and ComplianceOfficers. Auditors are read-only.</summary>
+    public const string ExportTrail = "trail.export";
+
+    /// <summary>Set retention policies and legal holds: Admins and ComplianceOfficers.</summary>
+    public const string ManageRetention = "retention.manage";
 }

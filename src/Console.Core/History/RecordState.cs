@@ -1,0 +1,86 @@
+using System.Text.Json;
+using ComplianceConsole.Core.Auditing;
+
+namespace ComplianceConsole.Core.History;
+
+/// <summary>
+/// A record as the trail knows it at one moment: each column's JSON value, and whether the record existed.
+/// A column the trail never saw (its insert was captured before capture began, or was purged) is simply absent.
+/// </summary>
+public sealed record RecordState(IReadOnlyDictionary<string, JsonElement> Columns, bool Exists, long? AsOfSeq)
+{
+    public static readonly RecordState None = new(new Dictionary<string, JsonElement>(), false, null);
+
+    public JsonElement? this[string column] => Columns.TryGetValue(column, out var value) ? value : null;
+}
+
+/// <summary>
+/// The one state rebuild (ARCHITECTURE.md, "Read side"): replays a record's entries, oldest first, into its state.
+/// The entry page, history, as-of, compare, revert and reconciliation all use it.
+/// </summary>
+public static class RecordHistory
+{
+    /// <summary>The record after every entry up to and including <paramref name="throughSeq"/>.</summary>
+    public static RecordState Replay(IEnumerable<AuditEntry> entries, long throughSeq = long.MaxValue)
+    {
+        var state = RecordState.None;
+        foreach (var entry in entries.Where(e => e.Operation != AuditOperations.Event && e.Seq <= throughSeq).OrderBy(e => e.Seq))
+        {
+            state = Apply(state, entry);
+        }
+
+        return state;
+    }
+
+    /// <summary>The record just before and just after one of its entries.</summary>
+    public static (RecordState Before, RecordState After) Around(IReadOnlyList<AuditEntry> entries, long seq)
+    {
+        var before = Replay(entries, seq - 1);
+        var entry = entries.First(e => e.Seq == seq);
+        return (before, Apply(before, entry));
+    }
+
+    /// <summary>One entry applied to a state: an insert sets every column, an update the changed ones, a delete ends the record (keeping its last values).</summary>
+    public static RecordState Apply(RecordState state, AuditEntry entry)
+    {
+        var columns = new Dictionary<string, JsonElement>(state.Columns);
+        switch (entry.Operation)
+        {
+            case AuditOperations.Insert:
+                columns.Clear();
+                Merge(columns, entry.NewValues);
+                return new RecordState(columns, true, entry.Seq);
+            case AuditOperations.Update:
+                Merge(columns, entry.OldValues, onlyMissing: true);
+                Merge(columns, entry.NewValues);
+                return new RecordState(columns, true, entry.Seq);
+            case AuditOperations.Delete:
+                Merge(columns, entry.OldValues);
+                return new RecordState(columns, false, entry.Seq);
+            default:
+                return state;
+        }
+    }
+
+    private static void Merge(Dictionary<string, JsonElement> columns, string? json, bool onlyMissing = false)
+    {
+        if (string.IsNullOrEmpty(json))
+        {
+            return;
+        }
+
+        using var doc = JsonDocument.Parse(json);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        foreach (var property in doc.RootElement.EnumerateObject())
+        {
+            if (!onlyMissing || !columns.ContainsKey(property.Name))
+            {
+                columns[property.Name] = property.Value.Clone();
+            }
+        }
+    }
+}
