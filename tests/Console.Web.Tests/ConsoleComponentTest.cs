@@ -31,9 +31,17 @@ public abstract class ConsoleComponentTest : BunitContext, IAsyncLifetime
         Services.AddSingleton(TimeProvider.System);
         Services.AddSingleton(new ComplianceConsole.Data.Interceptors.AuditSpool(_file + ".spool"));
         Services.AddScoped<IDbContextFactory<ConsoleDbContext>, ConsoleDbContextFactory>();
+        Services.AddLogging();
+        Services.AddScoped<ComplianceConsole.Web.Auditing.ReadAudit>();
+        Services.AddSingleton<ComplianceConsole.Data.Queries.AuditVocabulary>();
+        Services.AddSingleton<ComplianceConsole.Data.Queries.AuditSearchService>();
+        Services.AddScoped<ComplianceConsole.Web.Preferences.UserSettings>();
+        Services.AddScoped<ComplianceConsole.Web.Preferences.SavedSearches>();
+        Services.AddSingleton<ComplianceConsole.Web.Auditing.AuditTail>();
         var auth = AddAuthorization();
         auth.SetAuthorized(userName);
         auth.SetRoles(role);
+        auth.SetClaims(new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, "u-" + userName));
         SetRendererInfo(new RendererInfo("Server", isInteractive: true));
     }
 

@@ -51,7 +51,7 @@ public sealed class UserSettings(IDbContextFactory<ConsoleDbContext> contexts, I
         try
         {
             var id = await js.InvokeAsync<string>("complianceConsole.timeZone");
-            if (TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone))
+            if (!string.IsNullOrEmpty(id) && TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone))
             {
                 _browserZone = zone;
                 Changed?.Invoke();
