@@ -16,16 +16,25 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
         await page.ClickAsync("[data-testid=save]");
         await page.WaitForURLAsync(u => u.EndsWith("/customers"));
 
-        await page.GotoAsync(server.BaseUrl + "/audit");
+        await page.GotoAsync(server.BaseUrl + "/audit?q=" + Uri.EscapeDataString("table:Customers op:update"));
         await ConsoleServer.WaitForCircuitAsync(page);
-        var firstRow = page.Locator("[data-testid=audit-grid] tbody tr").First;
+        var firstRow = page.Locator("[data-testid=audit-row]").First;
         await Assertions.Expect(firstRow).ToContainTextAsync("update");
         await Assertions.Expect(firstRow).ToContainTextAsync("Customers");
-        await Assertions.Expect(firstRow).ToContainTextAsync("{\"Id\":1}");
+        await Assertions.Expect(firstRow).ToContainTextAsync("Ada Renamed In Chromium"); // the record's label, from the trail
         await Assertions.Expect(firstRow).ToContainTextAsync("admin@console.local");
-        await firstRow.Locator("button").First.ClickAsync(); // expand: before and after
-        await Assertions.Expect(page.Locator("[data-testid=audit-grid]")).ToContainTextAsync("Ada Renamed In Chromium");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "audit-log-after-edit.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "audit-log-after-edit.png") });
+
+        // Open the entry and read its diff, then go back to the same search.
+        await firstRow.Locator("[data-testid=open-entry]").ClickAsync();
+        var nameRow = page.Locator("[data-testid=diff-row][data-column=Name]");
+        await Assertions.Expect(nameRow).ToHaveAttributeAsync("data-kind", "changed");
+        await Assertions.Expect(nameRow.Locator(".cc-diff-after")).ToContainTextAsync("Ada Renamed In Chromium");
+        await Assertions.Expect(page.Locator("[data-testid=entry-verifies]")).ToContainTextAsync("Verifies");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "audit-entry.png") });
+        await page.GoBackAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/audit\\?q=table"));
+        await Assertions.Expect(page.Locator("[data-testid=query-input]")).ToHaveValueAsync("table:Customers op:update");
     }
 
     [Fact]
@@ -115,7 +124,7 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
 
         await Assertions.Expect(page.Locator("[role=alert]")).ToContainTextAsync("locked");
 
-        var admin = await server.SignInAsync("admin@console.local", "/audit?table=(events)&actor=quinn");
+        var admin = await server.SignInAsync("admin@console.local", "/audit?q=" + Uri.EscapeDataString("event:auth.* actor:quinn"));
         await ConsoleServer.WaitForCircuitAsync(admin);
         var grid = admin.Locator("[data-testid=audit-grid] tbody");
         await Assertions.Expect(grid.Locator("tr").First).ToContainTextAsync("auth.locked_out");
@@ -141,13 +150,13 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
         await row.GetByRole(AriaRole.Button, new LocatorGetByRoleOptions { Name = "Save roles" }).ClickAsync();
         await Assertions.Expect(admin.Locator(".mud-snackbar")).ToContainTextAsync("Roles of abel.auditor@console.local saved");
 
-        await admin.GotoAsync(server.BaseUrl + "/audit?table=(events)");
+        await admin.GotoAsync(server.BaseUrl + "/audit?q=" + Uri.EscapeDataString("event:auth.*"));
         await ConsoleServer.WaitForCircuitAsync(admin);
         var grid = admin.Locator("[data-testid=audit-grid] tbody");
         await Assertions.Expect(grid.Locator("tr").First).ToContainTextAsync("auth.role_changed");
         await Assertions.Expect(grid).ToContainTextAsync("auth.password_changed");
-        await grid.Locator("tr").First.Locator("button").First.ClickAsync();
-        await Assertions.Expect(grid).ToContainTextAsync("\"added\":\"ComplianceOfficer\"");
+        await grid.Locator("tr").First.Locator("[data-testid=open-entry]").ClickAsync();
+        await Assertions.Expect(admin.Locator("[data-testid=event-summary]")).ToContainTextAsync("ComplianceOfficer");
     }
 
     [Fact]
@@ -163,8 +172,12 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
 
         var operatorPage = await server.SignInAsync("oscar.operator@console.local", "/");
         var refused = await operatorPage.Context.APIRequest.GetAsync(server.BaseUrl + "/health", new() { MaxRedirects = 0 });
-        Assert.Equal(302, refused.Status);
-        Assert.Contains("/access-denied", refused.Headers["location"]);
+        Assert.Equal(403, refused.Status); // a monitor must never read a redirect to an HTML page as success
+        Assert.Contains("needs Admin or ComplianceOfficer or Auditor", await refused.TextAsync());
+
+        var anonymous = await server.Browser.NewContextAsync();
+        var unauthenticated = await anonymous.APIRequest.GetAsync(server.BaseUrl + "/health", new() { MaxRedirects = 0 });
+        Assert.Equal(401, unauthenticated.Status);
     }
 
     [Theory]
@@ -181,6 +194,7 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     [InlineData("/documents/new?customer=1", "New document", "document-new")]
     [InlineData("/audit", "Audit log", "audit-log")]
     [InlineData("/audit/policy", "Capture policy in force", "capture-policy")]
+    [InlineData("/audit/1", "audit.capture_changed", "audit-entry-event")]
     [InlineData("/admin/users", "Users and roles", "users")]
     public async Task Every_page_renders_for_an_admin_without_errors(string path, string heading, string shot)
     {
@@ -219,13 +233,13 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
         await page.WaitForURLAsync("**/documents");
 
         // The newest Documents update is this one: expand it and read the before and after.
-        var officer = await server.SignInAsync("olivia.officer@console.local", "/audit?table=Documents&op=update");
+        var officer = await server.SignInAsync("olivia.officer@console.local", "/audit?q=" + Uri.EscapeDataString("table:Documents op:update"));
         await ConsoleServer.WaitForCircuitAsync(officer);
-        var newest = officer.Locator("[data-testid=audit-grid] tbody tr").First;
+        var newest = officer.Locator("[data-testid=audit-row]").First;
         await Assertions.Expect(newest).ToContainTextAsync("oscar.operator@console.local");
-        await newest.Locator("button").First.ClickAsync();
-        var detail = officer.Locator("[data-testid=entry-detail]").First;
-        await Assertions.Expect(detail).ToContainTextAsync("Passport (renewed)");
-        await Assertions.Expect(detail).ToContainTextAsync("Title");
+        await newest.Locator("[data-testid=open-entry]").ClickAsync();
+        var titleRow = officer.Locator("[data-testid=diff-row][data-column=Title]");
+        await Assertions.Expect(titleRow).ToHaveAttributeAsync("data-kind", "changed");
+        await Assertions.Expect(titleRow.Locator(".cc-diff-after")).ToContainTextAsync("Passport (renewed)");
     }
 }

@@ -96,6 +96,21 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         return page;
     }
 
+    /// <summary>Waits for a side effect that happens after the page answers (an event written by the circuit), up to a deadline.</summary>
+    public static async Task EventuallyAsync(Func<bool> condition, string what, int seconds = 10)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new Xunit.Sdk.XunitException($"Not within {seconds} s: {what}.");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     public static Task WaitForCircuitAsync(IPage page) =>
         page.Locator("[data-testid=circuit-interactive]").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
 
