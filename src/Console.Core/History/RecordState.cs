@@ -37,6 +37,14 @@ public static class RecordHistory
     {
         var before = Replay(entries, seq - 1);
         var entry = entries.First(e => e.Seq == seq);
+        if (entry.Operation is AuditOperations.Update or AuditOperations.Delete)
+        {
+            // The entry's own old values are the state before it, even where earlier entries are missing.
+            var columns = new Dictionary<string, JsonElement>(before.Columns);
+            Merge(columns, entry.OldValues, onlyMissing: true);
+            before = before with { Columns = columns };
+        }
+
         return (before, Apply(before, entry));
     }
 
