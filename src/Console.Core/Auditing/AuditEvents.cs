@@ -40,6 +40,9 @@ public static class AuditEventNames
     /// <summary>A trail reader opened an entry or a record's history (metadata: seq or table and key).</summary>
     public const string AuditViewed = "audit.viewed";
 
+    /// <summary>A trail reader exported a search as a file (metadata: format, rows, query).</summary>
+    public const string AuditExported = "audit.exported";
+
     /// <summary>A ComplianceOfficer or Auditor opened a managed record (target: table/key).</summary>
     public const string RecordViewed = "record.viewed";
 

@@ -33,6 +33,13 @@ public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions>
     private static readonly string[] LastNames = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Wirth", "Perlman", "Lee", "Wilson", "Torvalds", "Lamarr", "Ritchie", "Johnson", "Backus", "Easley", "Shannon"];
     private static readonly (string City, string Country, string Zip)[] Cities = [("Berlin", "DE", "10115"), ("Paris", "FR", "75001"), ("Amsterdam", "NL", "1012"), ("Madrid", "ES", "28001"), ("Vienna", "AT", "1010"), ("Dublin", "IE", "D02")];
     private static readonly string[] Beneficiaries = ["ACME GmbH", "Globex SA", "Initech BV", "Umbrella SL", "Stark Industries", "Wayne Enterprises", "Hooli Ltd"];
+    /// <summary>What the demo's officers and auditors look for in the trail.</summary>
+    private static readonly (string Query, string Range)[] Reviews =
+    [
+        ("table:Payments op:delete", "30d"), ("event:auth.login_failed", "7d"), ("table:Customers op:update", "7d"), ("op:delete", "90d"),
+        ("event:auth.*", "24h"), ("table:Accounts", "30d"), ("outofband:true", "all"), ("\"Harbour Road\"", "90d"),
+    ];
+
     private static readonly string[] Agents = ["Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0", "Mozilla/5.0 (Windows NT 10.0) Chrome/130.0", "Mozilla/5.0 (Macintosh) Safari/605.1"];
 
     public static readonly (string Email, string Name, string Role)[] DemoUsers =
@@ -115,8 +122,11 @@ public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions>
         }
 
         var people = users.Select((u, i) => (User: u, Role: DemoUsers[i].Role, Ip: $"10.20.{i + 1}.{random.Next(2, 250)}", Agent: Agents[i % Agents.Length])).ToList();
-        var operators = people.Where(p => p.Role is ConsoleRoles.Operator or ConsoleRoles.Admin).ToList();
-        var officers = people.Where(p => p.Role == ConsoleRoles.ComplianceOfficer).ToList();
+        // Operators make the changes (an admin now and then); officers and auditors only read the trail.
+        var operators = people.Where(p => p.Role == ConsoleRoles.Operator).Concat(people.Where(p => p.Role == ConsoleRoles.Admin).Take(1)).ToList();
+        var readers = people.Where(p => p.Role is ConsoleRoles.ComplianceOfficer or ConsoleRoles.Auditor).ToList();
+        var admins = people.Where(p => p.Role == ConsoleRoles.Admin).ToList();
+        var nightDay = Math.Max(0, options.Value.Days - 4);
         var customers = new List<int>();
         var accounts = new List<Guid>();
         var pendingPayments = new List<long>();
@@ -203,9 +213,9 @@ public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions>
                 }
                 else
                 {
-                    var officer = officers[random.Next(officers.Count)];
+                    // A risk review: an operator records the new rating (officers review, they do not edit).
                     var id = customers[random.Next(customers.Count)];
-                    await using var db = Context(Ctx(officer, $"page:/customers/{id}"), clock);
+                    await using var db = Context(Ctx(who, $"page:/customers/{id}"), clock);
                     var customer = await db.Customers.SingleAsync(c => c.Id == id, cancellationToken);
                     customer.Risk = (RiskRating)random.Next(0, 3);
                     customer.KycVerifiedAt ??= clock.Now;
@@ -220,11 +230,67 @@ public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions>
 
             if (day % 30 == 29)
             {
-                // Month end: a compliance officer freezes the accounts of high-risk customers in one bulk update.
+                // Month end: an admin freezes the accounts of high-risk customers in one bulk update, in office hours.
                 clock.Now = clock.Now.AddHours(1);
-                await using var db = Context(Ctx(officers[0], "page:/customers"), clock);
+                await using var db = Context(Ctx(admins[^1], "page:/accounts"), clock);
                 await db.Accounts.Where(a => a.Customer!.Risk == RiskRating.High && a.Status == AccountStatus.Open)
                     .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, AccountStatus.Frozen), cancellationToken);
+            }
+
+            if (day == nightDay && pendingPayments.Count > 0)
+            {
+                // The finding the demo hides: at 02:47, from an address never seen before, an operator rejects every
+                // pending payment in one bulk update. Find it with op:update table:Payments, or on the histogram.
+                var night = new DateTimeOffset(start.AddDays(day), TimeSpan.Zero).AddHours(2).AddMinutes(47);
+                var saved = clock.Now;
+                clock.Now = night;
+                var quinn = people.Single(p => p.User.Email == "quinn.operator@console.local");
+                await using (var db = Context(new AuditContext(new AuditActor(quinn.User.Id, quinn.User.Email!, [quinn.Role]), "page:/payments", Id(), "198.51.100.23", Agents[1]), clock))
+                {
+                    await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.LoginSucceeded, quinn.User.Email), cancellationToken);
+                    clock.Now = clock.Now.AddMinutes(3);
+                    await db.Payments.Where(p => p.Status == PaymentStatus.Pending)
+                        .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, PaymentStatus.Rejected), cancellationToken);
+                }
+
+                pendingPayments.Clear();
+                clock.Now = saved;
+            }
+
+            // Officers and auditors review: searches, entries and records opened; officers export once a week.
+            foreach (var reader in readers.Where(_ => random.NextDouble() < 0.5))
+            {
+                clock.Now = clock.Now.AddMinutes(random.Next(5, 30));
+                var (query, range) = Reviews[random.Next(Reviews.Length)];
+                await ReadAsync(reader, AuditEventNames.AuditSearched, "audit-trail", new() { ["query"] = query, ["range"] = range });
+                await using (var db = Context(Ctx(reader, "page:/audit"), clock))
+                {
+                    var head = await db.AuditEntries.MaxAsync(e => e.Seq, cancellationToken);
+                    var seq = Math.Max(1, head - random.Next(0, 60));
+                    clock.Now = clock.Now.AddMinutes(1);
+                    await ReadAsync(reader, AuditEventNames.AuditViewed, $"seq:{seq}", new() { ["seq"] = seq.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                }
+
+                if (customers.Count > 0 && random.NextDouble() < 0.5)
+                {
+                    var id = customers[random.Next(customers.Count)];
+                    await ReadAsync(reader, AuditEventNames.RecordViewed, $"Customers/{{\"Id\":{id}}}", new() { ["table"] = "Customers", ["key"] = $"{{\"Id\":{id}}}" }, $"page:/customers/{id}");
+                }
+
+                if (reader.Role == ConsoleRoles.ComplianceOfficer && day % 7 == 4)
+                {
+                    await ReadAsync(reader, AuditEventNames.AuditExported, "audit-trail", new() { ["format"] = "xlsx", ["rows"] = random.Next(40, 900).ToString(System.Globalization.CultureInfo.InvariantCulture), ["query"] = query });
+                }
+            }
+
+            // Now and then a real user mistypes a password before signing in.
+            if (random.NextDouble() < 0.12)
+            {
+                var person = people[random.Next(people.Count)];
+                clock.Now = clock.Now.AddMinutes(random.Next(1, 10));
+                await using var db = Context(new AuditContext(new AuditActor(AuditActor.Anonymous.Id, person.User.Email!, []), "endpoint:POST /account/login", Id(), person.Ip, person.Agent), clock);
+                await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.LoginFailed, person.User.Email, new Dictionary<string, string?> { ["knownUser"] = "true" }), cancellationToken);
+                await EventAsync(person, AuditEventNames.LoginSucceeded, clock, random, cancellationToken);
             }
 
             foreach (var person in people.Where(_ => random.NextDouble() < 0.3))
@@ -244,6 +310,12 @@ public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions>
 
         AuditContext Ctx((ConsoleUser User, string Role, string Ip, string Agent) p, string origin) =>
             new(new AuditActor(p.User.Id, p.User.Email!, [p.Role]), origin, Id(), p.Ip, p.Agent);
+
+        async Task ReadAsync((ConsoleUser User, string Role, string Ip, string Agent) p, string name, string target, Dictionary<string, string?> metadata, string origin = "page:/audit")
+        {
+            await using var db = Context(Ctx(p, origin), clock);
+            await db.Database.RecordAuditEventAsync(new AuditEventRequest(name, target, metadata), cancellationToken);
+        }
 
         async Task EventAsync((ConsoleUser User, string Role, string Ip, string Agent) p, string name, SimulatedClock c, Random r, CancellationToken ct)
         {
