@@ -18,7 +18,9 @@ public static class AuditFilterTranslator
     /// <summary>Above this many resolved values a pattern is matched with LIKE instead of an IN list.</summary>
     private const int MaxInList = 400;
 
-    public static IQueryable<AuditEntry> Apply(IQueryable<AuditEntry> entries, AuditQuery query, TimeRange range, DateTime nowUtc, AuditVocabularySnapshot vocabulary, List<string> notes)
+    /// <param name="fullText">The seqs whose values contain a text (<see cref="AuditTextIndex"/>); without it, free text is a LIKE scan.</param>
+    public static IQueryable<AuditEntry> Apply(IQueryable<AuditEntry> entries, AuditQuery query, TimeRange range, DateTime nowUtc, AuditVocabularySnapshot vocabulary, List<string> notes,
+        Func<string, IQueryable<long>>? fullText = null)
     {
         var (from, to) = range.Resolve(nowUtc);
         if (from is { } f)
@@ -33,14 +35,14 @@ public static class AuditFilterTranslator
 
         foreach (var clause in query.Clauses)
         {
-            var predicate = clause.Values.Select(v => Predicate(clause.Field, v, vocabulary, notes)).Aggregate(Or);
+            var predicate = clause.Values.Select(v => Predicate(clause.Field, v, vocabulary, notes, fullText)).Aggregate(Or);
             entries = entries.Where(clause.Negated ? Not(predicate) : predicate);
         }
 
         return entries;
     }
 
-    private static Expression<Func<AuditEntry, bool>> Predicate(string field, string value, AuditVocabularySnapshot vocabulary, List<string> notes)
+    private static Expression<Func<AuditEntry, bool>> Predicate(string field, string value, AuditVocabularySnapshot vocabulary, List<string> notes, Func<string, IQueryable<long>>? fullText)
     {
         switch (field)
         {
@@ -63,6 +65,9 @@ public static class AuditFilterTranslator
                 }
 
                 return e => e.IpAddress == value;
+            case QueryFields.Text when fullText is not null:
+                var matching = fullText(value);
+                return e => matching.Contains(e.Seq);
             case QueryFields.Text:
                 var text = "%" + Escape(value) + "%";
                 return e => EF.Functions.Like(e.NewValues!, text, "\\") || EF.Functions.Like(e.OldValues!, text, "\\")

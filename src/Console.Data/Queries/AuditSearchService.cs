@@ -54,7 +54,19 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
     {
         var notes = new List<string>();
         var words = await vocabulary.CurrentAsync(db, cancellationToken);
-        return (AuditFilterTranslator.Apply(db.AuditEntries.AsNoTracking(), query, range, NowUtc, words, notes), notes);
+        Func<string, IQueryable<long>>? fullText = null;
+        if (query.Clauses.Any(c => c.IsText) && AuditTextIndex.IsAvailable(db))
+        {
+            await AuditTextIndex.CatchUpAsync(db, AuditTextIndex.SearchCatchUp, cancellationToken);
+            if (await AuditTextIndex.LagAsync(db, cancellationToken) is var lag and > 0)
+            {
+                notes.Add($"The text index is {lag:N0} entries behind the chain: free text does not find the newest {lag:N0} entries yet. It catches up in the background; search again in a minute.");
+            }
+
+            fullText = text => AuditTextIndex.Matching(db, text);
+        }
+
+        return (AuditFilterTranslator.Apply(db.AuditEntries.AsNoTracking(), query, range, NowUtc, words, notes, fullText), notes);
     }
 
     public async Task<AuditPage> PageAsync(ConsoleDbContext db, AuditSearch search, int pageSize, CancellationToken cancellationToken = default)

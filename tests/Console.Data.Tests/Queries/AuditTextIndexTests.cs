@@ -1,0 +1,83 @@
+using System.Text.RegularExpressions;
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Core.Query;
+using ComplianceConsole.Data.Domain;
+using ComplianceConsole.Data.Queries;
+using Microsoft.EntityFrameworkCore;
+
+namespace ComplianceConsole.Data.Tests.Queries;
+
+/// <summary>SQLite's full-text index over the trail: it finds exactly what a scan of the values finds.</summary>
+public sealed class AuditTextIndexTests
+{
+    private static readonly string[] Words = ["harbour", "market", "lovelace", "hopper", "zürich", "renewed", "passport", "frozen", "dublin", "berlin", "invoice", "acme"];
+
+    private static HashSet<string> Tokens(string? json) =>
+        json is null ? [] : Regex.Split(json.ToLowerInvariant().Replace("ü", "u"), @"[^\p{L}\p{N}]+").Where(t => t.Length > 0).ToHashSet();
+
+    [Fact]
+    public async Task The_index_equals_a_fresh_scan_on_random_samples()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        var random = new Random(11);
+        string Phrase() => string.Join(' ', Enumerable.Range(0, random.Next(1, 4)).Select(_ => Words[random.Next(Words.Length)]));
+        for (var batch = 0; batch < 20; batch++)
+        {
+            await using var db = store.Audited();
+            for (var i = 0; i < 10; i++)
+            {
+                db.Customers.Add(new Customer
+                {
+                    Name = Phrase(), Email = $"c{batch}-{i}@example.test", TaxId = "X", CreatedAt = DateTimeOffset.UnixEpoch,
+                    Address = new Address { Street = Phrase(), City = Phrase(), PostalCode = "1", Country = "DE" },
+                });
+            }
+
+            await db.SaveChangesAsync();
+            if (batch % 3 == 0)
+            {
+                var some = await db.Customers.OrderBy(c => c.Id).Skip(random.Next(0, 5)).FirstAsync();
+                some.Name = Phrase();
+                await db.SaveChangesAsync();
+            }
+        }
+
+        await using var reader = store.Unaudited();
+        Assert.Equal(0, await AuditTextIndex.LagAsync(reader) - await reader.AuditEntries.LongCountAsync()); // nothing indexed yet
+        var service = new AuditSearchService(new AuditVocabulary(), TimeProvider.System);
+        var entries = await reader.AuditEntries.AsNoTracking().ToListAsync();
+        foreach (var word in Words.Concat(["ZURICH", "Lovel*"]))
+        {
+            var parsed = QueryParser.Parse($"\"{word}\"");
+            var found = (await (await service.FilterAsync(reader, parsed.Query, TimeRange.All)).Entries.Select(e => e.Seq).ToListAsync()).Order().ToList();
+            var prefix = word.EndsWith('*');
+            var w = word.TrimEnd('*').ToLowerInvariant().Replace("ü", "u");
+            var expected = entries
+                .Where(e => Tokens(e.NewValues).Concat(Tokens(e.OldValues)).Any(t => prefix ? t.StartsWith(w, StringComparison.Ordinal) : t == w))
+                .Select(e => e.Seq).Order().ToList();
+            Assert.True(expected.SequenceEqual(found), $"\"{word}\": the index found {found.Count}, a scan {expected.Count}");
+            Assert.NotEmpty(found);
+        }
+
+        Assert.Equal(0, await AuditTextIndex.LagAsync(reader)); // a search brings the index up to the chain first
+    }
+
+    [Fact]
+    public async Task A_large_backlog_is_searched_as_far_as_indexed_and_the_lag_is_said()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using (var db = store.Audited())
+        {
+            db.Tags.AddRange(Enumerable.Range(0, AuditTextIndex.SearchCatchUp + 50).Select(i => new Tag { Name = $"bulk-{i}" }));
+            await db.SaveChangesAsync();
+        }
+
+        await using var reader = store.Unaudited();
+        var service = new AuditSearchService(new AuditVocabulary(), TimeProvider.System);
+        var (_, notes) = await service.FilterAsync(reader, QueryParser.Parse("\"bulk\"").Query, TimeRange.All);
+        Assert.Contains(notes, n => n.Contains("The text index is") && n.Contains("behind the chain"));
+        Assert.True(await AuditTextIndex.CatchUpAsync(reader, 100_000) > 0);
+        (_, notes) = await service.FilterAsync(reader, QueryParser.Parse("\"bulk\"").Query, TimeRange.All);
+        Assert.Empty(notes);
+    }
+}
