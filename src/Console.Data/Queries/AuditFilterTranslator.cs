@@ -15,12 +15,9 @@ namespace ComplianceConsole.Data.Queries;
 /// </summary>
 public static class AuditFilterTranslator
 {
-    /// <summary>Above this many resolved values a pattern is matched with LIKE instead of an IN list.</summary>
-    private const int MaxInList = 400;
-
     /// <param name="fullText">The seqs whose values contain a text (<see cref="AuditTextIndex"/>); without it, free text is a LIKE scan.</param>
     public static IQueryable<AuditEntry> Apply(IQueryable<AuditEntry> entries, AuditQuery query, TimeRange range, DateTime nowUtc, AuditVocabularySnapshot vocabulary, List<string> notes,
-        Func<string, IQueryable<long>>? fullText = null)
+        Func<string, IQueryable<long>>? fullText = null, bool sqlite = true)
     {
         var (from, to) = range.Resolve(nowUtc);
         if (from is { } f)
@@ -35,14 +32,14 @@ public static class AuditFilterTranslator
 
         foreach (var clause in query.Clauses)
         {
-            var predicate = clause.Values.Select(v => Predicate(clause.Field, v, vocabulary, notes, fullText)).Aggregate(Or);
+            var predicate = clause.Values.Select(v => Predicate(clause.Field, v, vocabulary, notes, fullText, sqlite)).Aggregate(Or);
             entries = entries.Where(clause.Negated ? Not(predicate) : predicate);
         }
 
         return entries;
     }
 
-    private static Expression<Func<AuditEntry, bool>> Predicate(string field, string value, AuditVocabularySnapshot vocabulary, List<string> notes, Func<string, IQueryable<long>>? fullText)
+    private static Expression<Func<AuditEntry, bool>> Predicate(string field, string value, AuditVocabularySnapshot vocabulary, List<string> notes, Func<string, IQueryable<long>>? fullText, bool sqlite)
     {
         switch (field)
         {
@@ -79,14 +76,20 @@ public static class AuditFilterTranslator
                 var events = Resolve(value, vocabulary.Events, "event", notes);
                 return e => events.Contains(e.EventName!);
             case QueryFields.Origin:
-                var origins = Resolve(value, vocabulary.Origins, "origin", notes, substring: false);
-                if (origins.Count > MaxInList)
+                // Compared with the stored values directly (an index range for a prefix), case as written: origins are paths.
+                if (!value.Contains('*'))
                 {
-                    var originPattern = Like(value);
-                    return e => EF.Functions.Like(e.Origin, originPattern, "\\");
+                    return e => e.Origin == value;
                 }
 
-                return e => origins.Contains(e.Origin);
+                if (sqlite)
+                {
+                    var glob = value.Replace("[", "[[]").Replace("?", "[?]");
+                    return e => EF.Functions.Glob(e.Origin, glob);
+                }
+
+                var originPattern = Like(value);
+                return e => EF.Functions.Like(e.Origin, originPattern, "\\");
             case QueryFields.Actor:
                 var actors = ResolveActors(value, vocabulary, notes);
                 return e => actors.Contains(e.ActorName!);

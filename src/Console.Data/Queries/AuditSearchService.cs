@@ -66,7 +66,7 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
             fullText = text => AuditTextIndex.Matching(db, text);
         }
 
-        return (AuditFilterTranslator.Apply(db.AuditEntries.AsNoTracking(), query, range, NowUtc, words, notes, fullText), notes);
+        return (AuditFilterTranslator.Apply(db.AuditEntries.AsNoTracking(), query, range, NowUtc, words, notes, fullText, db.Database.IsSqlite()), notes);
     }
 
     public async Task<AuditPage> PageAsync(ConsoleDbContext db, AuditSearch search, int pageSize, CancellationToken cancellationToken = default)

@@ -53,9 +53,27 @@ public sealed class AuditVocabulary
             var fresh = db.AuditEntries.AsNoTracking().Where(e => e.Seq > since && e.Seq <= head);
             _tables.UnionWith(await fresh.Where(e => e.TableName != null).Select(e => e.TableName!).Distinct().ToListAsync(cancellationToken));
             _events.UnionWith(await fresh.Where(e => e.EventName != null).Select(e => e.EventName!).Distinct().ToListAsync(cancellationToken));
-            _origins.UnionWith(await fresh.Select(e => e.Origin).Distinct().ToListAsync(cancellationToken));
-            _actors.UnionWith((await fresh.Where(e => e.ActorName != null).Select(e => new { e.ActorName, e.ActorId }).Distinct().ToListAsync(cancellationToken))
-                .Select(a => new TrailActor(a.ActorName!, a.ActorId)));
+
+            // Actors: the distinct names (an index scan), then one id each. Origins: only as patterns (ids become *), from
+            // recent entries, for suggestions; an origin: filter compares the stored values directly and needs no list.
+            var known = _actors.Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
+            foreach (var name in await fresh.Where(e => e.ActorName != null).Select(e => e.ActorName!).Distinct().ToListAsync(cancellationToken))
+            {
+                if (known.Add(name))
+                {
+                    _actors.Add(new TrailActor(name, await db.AuditEntries.Where(e => e.ActorName == name).Select(e => e.ActorId).FirstOrDefaultAsync(cancellationToken)));
+                }
+            }
+
+            var recent = Math.Max(since, head - RecentOrigins);
+            foreach (var origin in await db.AuditEntries.AsNoTracking().Where(e => e.Seq > recent && e.Seq <= head).Select(e => e.Origin).Distinct().ToListAsync(cancellationToken))
+            {
+                if (_origins.Count < MaxOrigins)
+                {
+                    _origins.Add(OriginPattern(origin));
+                }
+            }
+
             foreach (var table in _tables.Where(t => !_keyColumns.ContainsKey(t)).ToList())
             {
                 var key = await db.AuditEntries.AsNoTracking().Where(e => e.TableName == table && e.RecordKey != null).Select(e => e.RecordKey).FirstOrDefaultAsync(cancellationToken);
@@ -71,6 +89,13 @@ public sealed class AuditVocabulary
             _gate.Release();
         }
     }
+
+    private const int RecentOrigins = 50_000;
+    private const int MaxOrigins = 2_000;
+
+    /// <summary><c>page:/customers/17/edit</c> → <c>page:/customers/*/edit</c>: the shape of an origin, without the record's id.</summary>
+    public static string OriginPattern(string origin) =>
+        System.Text.RegularExpressions.Regex.Replace(origin, @"(?<=/)([0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})(?=/|$|\?)", "*");
 
     private static IReadOnlyList<string> KeyColumnsOf(string? keyJson)
     {
