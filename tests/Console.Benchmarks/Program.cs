@@ -12,11 +12,18 @@ using Microsoft.EntityFrameworkCore;
 // verify [--store PATH] [--rounds N] [--rebuild]: verification of a 1,000,000-entry SQLite store, built once (VerifyBenchmark.cs).
 // profile triggers: the capture overhead split between the seq guard and the REPLACE notes of the SQLite triggers (TriggerProfile.cs).
 // verify-core: chain verification in memory, one entry at a time against batches on every core (VerifyCoreBenchmark.cs).
-if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core"))
+// query [--store PATH] [--entries N] [--runs N] [--rebuild]: the audit browser's reads on a 10,000,000-entry store (QueryBenchmark.cs).
+if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core" or "query"))
 {
     Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture|floor|profile [single|triggers]|verify-core [--rounds N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- verify [--store PATH] [--rounds N] [--rebuild]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- query [--store PATH] [--entries N] [--runs N] [--rebuild]");
     return 2;
+}
+
+if (args[0] == "query")
+{
+    return await QueryBenchmark.RunAsync(args[1..]);
 }
 
 if (args[0] == "verify")

@@ -22,7 +22,7 @@ using SQLitePCL;
 /// </summary>
 internal static class VerifyBenchmark
 {
-    private static long Entries = 1_000_000; // --entries N for a trial store (with --store elsewhere)
+    internal static long Entries = 1_000_000; // --entries N for a trial store (with --store elsewhere); QueryBenchmark sets 10M
     private const long CheckpointEvery = 100_000;
     private const long CommitEvery = 50_000;
 
@@ -207,7 +207,7 @@ internal static class VerifyBenchmark
     /// request, job or out-of-band write each), committed every 50,000 entries; a checkpoint signed through
     /// AuditCheckpoints.SignAsync at every 100,000th entry, recorded in the chain like the console's own.
     /// </summary>
-    private static async Task BuildAsync(DatabaseSettings settings, string checkpointFolder, string keyPath, string marker)
+    internal static async Task BuildAsync(DatabaseSettings settings, string checkpointFolder, string keyPath, string marker)
     {
         var watch = Stopwatch.StartNew();
         Console.WriteLine($"Building {Entries:N0} entries in {settings.SqliteFilePath} (once; reused by later runs) ...");
@@ -436,7 +436,7 @@ internal static class VerifyBenchmark
         return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     }
 
-    private sealed class SimulatedTime(DateTimeOffset start) : TimeProvider
+    internal sealed class SimulatedTime(DateTimeOffset start) : TimeProvider
     {
         public DateTimeOffset Now { get; set; } = start;
 
