@@ -54,32 +54,7 @@ public static class QueryFields
     /// <summary>The closest field name to a misspelt one, if any is close.</summary>
     public static string? Closest(string name)
     {
-        var best = All.Select(f => (f.Name, Distance: Distance(name.ToLowerInvariant(), f.Name))).MinBy(x => x.Distance);
+        var best = All.Select(f => (f.Name, Distance: Spelling.Distance(name.ToLowerInvariant(), f.Name))).MinBy(x => x.Distance);
         return best.Distance <= Math.Max(1, name.Length / 3) ? best.Name : null;
-    }
-
-    /// <summary>The edit (Levenshtein) distance between two names.</summary>
-    public static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++)
-        {
-            d[i, 0] = i;
-        }
-
-        for (var j = 0; j <= b.Length; j++)
-        {
-            d[0, j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            for (var j = 1; j <= b.Length; j++)
-            {
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            }
-        }
-
-        return d[a.Length, b.Length];
     }
 }

@@ -183,7 +183,7 @@ public static class AuditFilterTranslator
     }
 
     private static bool Similar(string a, string b) =>
-        Math.Min(a.Length, b.Length) > 3 && QueryFields.Distance(a.ToLowerInvariant(), b.ToLowerInvariant()) <= Math.Max(1, Math.Min(a.Length, b.Length) / 4);
+        Math.Min(a.Length, b.Length) > 3 && ComplianceConsole.Core.Spelling.Distance(a.ToLowerInvariant(), b.ToLowerInvariant()) <= Math.Max(1, Math.Min(a.Length, b.Length) / 4);
 
     /// <summary>Exact in any case, a glob with <c>*</c>, or (for actors) any part of the name.</summary>
     private static Func<string, bool> Matcher(string value, bool substring)

@@ -60,8 +60,8 @@ public static class ConsoleCommands
             }
 
             default:
-                var guess = Verbs.MinBy(v => Distance(v.Verb, verb));
-                var hint = Distance(guess.Verb, verb) <= 2 ? $" Did you mean '{guess.Verb}'?" : "";
+                var guess = Verbs.MinBy(v => ComplianceConsole.Core.Spelling.Distance(v.Verb, verb));
+                var hint = ComplianceConsole.Core.Spelling.Distance(guess.Verb, verb) <= 2 ? $" Did you mean '{guess.Verb}'?" : "";
                 await Console.Error.WriteLineAsync($"Unknown verb '{verb}'.{hint}\n\n{Usage()}");
                 return 2;
         }
@@ -105,30 +105,6 @@ public static class ConsoleCommands
         "--reason" => "\"moved to the ERP\"",
         _ => "VALUE",
     };
-
-    private static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++)
-        {
-            d[i, 0] = i;
-        }
-
-        for (var j = 0; j <= b.Length; j++)
-        {
-            d[0, j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            for (var j = 1; j <= b.Length; j++)
-            {
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            }
-        }
-
-        return d[a.Length, b.Length];
-    }
 }
 
 /// <summary>A command line that cannot be run as written: the message says what to write instead (exit code 2).</summary>
