@@ -125,9 +125,12 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
 
                     b.HasIndex("CorrelationId");
 
-                    b.HasIndex("EventName");
+                    b.HasIndex("EventName")
+                        .HasFilter("[EventName] IS NOT NULL");
 
                     b.HasIndex("OccurredAtUtc");
+
+                    b.HasIndex("Operation");
 
                     b.HasIndex("Origin");
 
@@ -137,10 +140,6 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasIndex("TableName");
 
                     b.HasIndex("TransactionId");
-
-                    b.HasIndex("ActorId", "OccurredAtUtc");
-
-                    b.HasIndex("Operation", "OccurredAtUtc");
 
                     b.HasIndex("TableName", "RecordKey");
 

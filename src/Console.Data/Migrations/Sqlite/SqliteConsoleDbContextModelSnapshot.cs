@@ -120,9 +120,12 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
 
                     b.HasIndex("CorrelationId");
 
-                    b.HasIndex("EventName");
+                    b.HasIndex("EventName")
+                        .HasFilter("\"EventName\" IS NOT NULL");
 
                     b.HasIndex("OccurredAtUtc");
+
+                    b.HasIndex("Operation");
 
                     b.HasIndex("Origin");
 
@@ -132,10 +135,6 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
                     b.HasIndex("TableName");
 
                     b.HasIndex("TransactionId");
-
-                    b.HasIndex("ActorId", "OccurredAtUtc");
-
-                    b.HasIndex("Operation", "OccurredAtUtc");
 
                     b.HasIndex("TableName", "RecordKey");
 
