@@ -3,6 +3,7 @@ using ComplianceConsole.Data;
 using ComplianceConsole.Data.Domain;
 using ComplianceConsole.Web.Auditing;
 using ComplianceConsole.Web.Seeding;
+using ComplianceConsole.Web.Theming;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.Identity;
@@ -24,6 +25,7 @@ public static class WebSetup
         services.AddScoped<IAuditContextAccessor>(sp => sp.GetRequiredService<WebAuditContextAccessor>());
         services.AddScoped<CircuitHandler, AuditCircuitHandler>();
         services.AddScoped<AuditedOperations>();
+        services.AddScoped<ThemePreferences>();
 
         services.AddConsoleAuthentication();
         services.Configure<SeedOptions>(configuration.GetSection("Seed"));
