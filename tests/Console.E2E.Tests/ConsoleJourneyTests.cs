@@ -109,20 +109,29 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     }
 
     [Fact]
-    public async Task Five_wrong_passwords_lock_the_account_and_the_trail_shows_it()
+    public async Task Five_wrong_passwords_lock_the_account_and_the_trail_shows_it_but_the_page_says_the_same_as_for_an_unknown_email()
     {
         var context = await server.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        for (var attempt = 1; attempt <= 5; attempt++)
+        async Task<(string Message, string Url)> FailFiveTimesAsync(string email)
         {
-            await page.GotoAsync(server.BaseUrl + "/account/login");
-            await page.FillAsync("#email", "quinn.operator@console.local");
-            await page.FillAsync("#password", $"wrong-{attempt}");
-            await page.ClickAsync("button[type=submit]");
-            await page.WaitForURLAsync(u => u.Contains("error="));
+            for (var attempt = 1; attempt <= 5; attempt++)
+            {
+                await page.GotoAsync(server.BaseUrl + "/account/login");
+                await page.FillAsync("#email", email);
+                await page.FillAsync("#password", $"wrong-{attempt}");
+                await page.ClickAsync("button[type=submit]");
+                await page.WaitForURLAsync(u => u.Contains("error="));
+            }
+
+            return ((await page.Locator("[role=alert]").TextContentAsync())!.Trim(), page.Url);
         }
 
-        await Assertions.Expect(page.Locator("[role=alert]")).ToContainTextAsync("locked");
+        var locked = await FailFiveTimesAsync("quinn.operator@console.local");
+        var unknown = await FailFiveTimesAsync("nobody.here@console.local");
+        // A locked real account and an unknown email are indistinguishable: same words, same address.
+        Assert.Equal(unknown, locked);
+        Assert.Contains("locked", locked.Message);
 
         var admin = await server.SignInAsync("admin@console.local", "/audit?q=" + Uri.EscapeDataString("event:auth.* actor:quinn"));
         await ConsoleServer.WaitForCircuitAsync(admin);

@@ -6,7 +6,7 @@ namespace ComplianceConsole.E2E.Tests;
 
 /// <summary>
 /// The real console, built as for `dotnet run`, started as its own process on a free loopback port with a
-/// fresh SQLite file and a short demo history; plus Debian's Chromium driven by Playwright.
+/// fresh SQLite file and a short demo history; plus a Chromium (see <see cref="ChromiumLocator"/>) driven by Playwright.
 /// </summary>
 public sealed partial class ConsoleServer : IAsyncLifetime
 {
@@ -77,16 +77,18 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            ExecutablePath = "/usr/bin/chromium",
+            ExecutablePath = ChromiumLocator.Resolve(),
             Headless = true,
             Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
     }
 
-    /// <summary>A fresh browser context signed in as <paramref name="email"/>, on <paramref name="path"/> once the circuit is live.</summary>
-    public async Task<IPage> SignInAsync(string email, string path)
+    /// <summary>A fresh browser context (1440×900 unless <paramref name="options"/> say otherwise) signed in as <paramref name="email"/>, on <paramref name="path"/>.</summary>
+    public async Task<IPage> SignInAsync(string email, string path, BrowserNewContextOptions? options = null)
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1440, Height = 900 } });
+        options ??= new BrowserNewContextOptions();
+        options.ViewportSize ??= new ViewportSize { Width = 1440, Height = 900 };
+        var context = await Browser.NewContextAsync(options);
         var page = await context.NewPageAsync();
         await page.GotoAsync(BaseUrl + path);
         await page.FillAsync("#email", email);

@@ -4,6 +4,7 @@ using ComplianceConsole.Data.Domain;
 using ComplianceConsole.Web.Auditing;
 using ComplianceConsole.Web.Seeding;
 using ComplianceConsole.Data.Queries;
+using ComplianceConsole.Web.Theming;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components.Server.Circuits;
 using Microsoft.AspNetCore.Identity;
@@ -34,6 +35,7 @@ public static class WebSetup
         services.AddSingleton<AuditVocabulary>();
         services.AddSingleton<AuditSearchService>();
         services.Configure<HealthOptions>(configuration.GetSection("Health"));
+        services.AddScoped<ThemePreferences>();
 
         services.AddConsoleAuthentication();
         services.Configure<SeedOptions>(configuration.GetSection("Seed"));
