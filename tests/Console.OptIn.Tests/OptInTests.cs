@@ -50,7 +50,11 @@ public sealed class OptInTests : IDisposable
         }
 
         await using var db = await factory.CreateDbContextAsync();
-        Assert.EndsWith("_Initial", Assert.Single(await db.Database.GetAppliedMigrationsAsync()));
+        // Its own migrations, every one applied: the first creates the store, later ones follow the store's model
+        // (a release that adds read-side indexes asks for one more `dotnet ef migrations add`).
+        var applied = (await db.Database.GetAppliedMigrationsAsync()).ToList();
+        Assert.EndsWith("_Initial", applied[0]);
+        Assert.Equal(db.Database.GetMigrations(), applied);
 
         var book = Assert.Single(await db.Set<AuditEntry>().Where(e => e.TableName == "Books").ToListAsync());
         Assert.Equal("u-42", book.ActorId);

@@ -115,15 +115,25 @@ namespace ComplianceConsole.OptIn.Tests.Migrations
 
                     b.HasKey("Seq");
 
+                    b.HasIndex("ActorName");
+
                     b.HasIndex("CorrelationId");
 
-                    b.HasIndex("EventName");
+                    b.HasIndex("EventName")
+                        .HasFilter("\"EventName\" IS NOT NULL");
 
                     b.HasIndex("OccurredAtUtc");
 
-                    b.HasIndex("ActorId", "OccurredAtUtc");
+                    b.HasIndex("Operation");
 
-                    b.HasIndex("Operation", "OccurredAtUtc");
+                    b.HasIndex("Origin");
+
+                    b.HasIndex("OutOfBand")
+                        .HasFilter("\"OutOfBand\" = 1");
+
+                    b.HasIndex("TableName");
+
+                    b.HasIndex("TransactionId");
 
                     b.HasIndex("TableName", "RecordKey");
 
