@@ -85,18 +85,23 @@ public static class EntryDetailsQuery
             return names;
         }
 
+        var store = StoreObjectIdentifier.Create(entity, StoreObjectType.Table)!.Value;
+        void Add(ITypeBase type, IEnumerable<IProperty> properties, IEnumerable<IComplexProperty> complexProperties, string prefix)
+        {
+            foreach (var property in properties)
+            {
+                names.TryAdd(property.GetColumnName(store) ?? property.GetColumnName(), prefix + Humanize(property.Name));
+            }
+
+            foreach (var complex in complexProperties)
+            {
+                Add(complex.ComplexType, complex.ComplexType.GetProperties(), complex.ComplexType.GetComplexProperties(), prefix + Humanize(complex.Name) + " › ");
+            }
+        }
+
         foreach (var type in new[] { entity }.Concat(entity.GetDerivedTypes()))
         {
-            foreach (var property in type.GetFlattenedDeclaredProperties())
-            {
-                var path = new List<string> { Humanize(property.Name) };
-                for (var owner = property.DeclaringType as IComplexType; owner is not null; owner = owner.ComplexProperty.DeclaringType as IComplexType)
-                {
-                    path.Insert(0, Humanize(owner.ComplexProperty.Name));
-                }
-
-                names.TryAdd(property.GetColumnName(), string.Join(" › ", path));
-            }
+            Add(type, type.GetDeclaredProperties(), type.GetDeclaredComplexProperties(), "");
         }
 
         return names;

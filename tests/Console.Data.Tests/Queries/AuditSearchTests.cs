@@ -251,3 +251,19 @@ public sealed class SqlServerAuditSearchTests : AuditSearchTests
 {
     protected override async Task<TestDatabase> CreateStoreAsync() => await SqlServerTestDatabase.CreateAsync();
 }
+
+public sealed class ColumnNameTests
+{
+    [Fact]
+    public async Task Columns_are_named_as_the_domain_calls_them()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        await using var db = store.Unaudited();
+        var names = EntryDetailsQuery.ColumnNames(db.Model, "Customers");
+        Assert.True(names.ContainsKey("Address_Street"), string.Join(", ", names.Select(p => p.Key + "=" + p.Value)));
+        Assert.Equal("Address › Street", names["Address_Street"]);
+        Assert.Equal("Kyc verified at", names["KycVerifiedAt"]);
+        Assert.Equal("Name", names["Name"]);
+        Assert.Equal("Contract value", EntryDetailsQuery.ColumnNames(db.Model, "Documents")["ContractValue"]); // a derived type's column
+    }
+}
