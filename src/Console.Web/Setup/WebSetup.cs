@@ -31,7 +31,7 @@ public static class WebSetup
         services.AddScoped<ComplianceConsole.Web.Preferences.SavedSearches>();
         services.AddSingleton<AuditTail>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditTail>());
-        services.AddHostedService<AuditTextIndexService>();
+        services.AddHostedService<AuditReadSideService>();
         services.AddSingleton<AuditVocabulary>();
         services.AddSingleton<AuditSearchService>();
         services.Configure<HealthOptions>(configuration.GetSection("Health"));
