@@ -17,7 +17,7 @@ public static class AuditFilterTranslator
 {
     /// <param name="fullText">The seqs whose values contain a text (<see cref="AuditTextIndex"/>); without it, free text is a LIKE scan.</param>
     public static IQueryable<AuditEntry> Apply(IQueryable<AuditEntry> entries, AuditQuery query, TimeRange range, DateTime nowUtc, AuditVocabularySnapshot vocabulary, List<string> notes,
-        Func<string, IQueryable<long>>? fullText = null, bool sqlite = true)
+        Func<string, IQueryable<long>>? fullText = null, bool sqlite = true, IReadOnlySet<string>? broadOrigins = null)
     {
         var (from, to) = range.Resolve(nowUtc);
         if (from is { } f)
@@ -32,14 +32,14 @@ public static class AuditFilterTranslator
 
         foreach (var clause in query.Clauses)
         {
-            var predicate = clause.Values.Select(v => Predicate(clause.Field, v, vocabulary, notes, fullText, sqlite)).Aggregate(Or);
+            var predicate = clause.Values.Select(v => Predicate(clause.Field, v, vocabulary, notes, fullText, sqlite, broadOrigins)).Aggregate(Or);
             entries = entries.Where(clause.Negated ? Not(predicate) : predicate);
         }
 
         return entries;
     }
 
-    private static Expression<Func<AuditEntry, bool>> Predicate(string field, string value, AuditVocabularySnapshot vocabulary, List<string> notes, Func<string, IQueryable<long>>? fullText, bool sqlite)
+    private static Expression<Func<AuditEntry, bool>> Predicate(string field, string value, AuditVocabularySnapshot vocabulary, List<string> notes, Func<string, IQueryable<long>>? fullText, bool sqlite, IReadOnlySet<string>? broadOrigins)
     {
         switch (field)
         {
@@ -84,8 +84,12 @@ public static class AuditFilterTranslator
 
                 if (sqlite)
                 {
-                    var glob = value.Replace("[", "[[]").Replace("?", "[?]");
-                    return e => EF.Functions.Glob(e.Origin, glob);
+                    // A pattern that matches many entries is checked row by row, newest first (Origin || '' keeps SQLite off
+                    // the index, whose range would have to be read and sorted whole); a narrow one uses the index.
+                    var glob = Glob(value);
+                    return broadOrigins?.Contains(value) == true
+                        ? e => EF.Functions.Glob(e.Origin + "", glob)
+                        : e => EF.Functions.Glob(e.Origin, glob);
                 }
 
                 var originPattern = Like(value);
@@ -198,6 +202,9 @@ public static class AuditFilterTranslator
             ? candidate => candidate.Contains(value, StringComparison.OrdinalIgnoreCase)
             : candidate => string.Equals(candidate, value, StringComparison.OrdinalIgnoreCase);
     }
+
+    /// <summary>An origin pattern (<c>*</c> only) as a GLOB pattern, with GLOB's own wildcards taken literally.</summary>
+    public static string Glob(string pattern) => pattern.Replace("[", "[[]").Replace("?", "[?]");
 
     private static List<string> Cases(string value) => [value, value.ToLowerInvariant(), value.ToUpperInvariant()];
 

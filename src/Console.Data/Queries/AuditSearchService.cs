@@ -39,6 +39,9 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
 {
     public const int DefaultCountBound = 10_000;
 
+    /// <summary>An origin pattern with at least this many entries is "broad": scanning newest first finds a page sooner than the index.</summary>
+    private const int BroadPattern = 20_000;
+
     private static readonly TimeSpan[] BarSizes =
     [
         TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(30), TimeSpan.FromHours(1),
@@ -66,7 +69,21 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
             fullText = text => AuditTextIndex.Matching(db, text);
         }
 
-        return (AuditFilterTranslator.Apply(db.AuditEntries.AsNoTracking(), query, range, NowUtc, words, notes, fullText, db.Database.IsSqlite()), notes);
+        // Origin patterns: a bounded count through the index tells a broad pattern from a narrow one (see the translator).
+        var broad = new HashSet<string>(StringComparer.Ordinal);
+        if (db.Database.IsSqlite())
+        {
+            foreach (var pattern in query.For(QueryFields.Origin).SelectMany(c => c.Values).Where(v => v.Contains('*')))
+            {
+                var glob = AuditFilterTranslator.Glob(pattern);
+                if (await db.AuditEntries.Where(e => EF.Functions.Glob(e.Origin, glob)).Select(e => e.Seq).Take(BroadPattern).CountAsync(cancellationToken) == BroadPattern)
+                {
+                    broad.Add(pattern);
+                }
+            }
+        }
+
+        return (AuditFilterTranslator.Apply(db.AuditEntries.AsNoTracking(), query, range, NowUtc, words, notes, fullText, db.Database.IsSqlite(), broad), notes);
     }
 
     public async Task<AuditPage> PageAsync(ConsoleDbContext db, AuditSearch search, int pageSize, CancellationToken cancellationToken = default)
