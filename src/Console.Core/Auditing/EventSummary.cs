@@ -22,6 +22,7 @@ public static class EventSummary
             AuditEventNames.AccessDenied => $"{actor} was refused {M("page")} ({M("route")}): it needs {M("needs")}.",
             AuditEventNames.AuditSearched => $"{actor} searched the trail: {(meta.GetValueOrDefault("query") is { Length: > 0 } q ? q : "everything")}, over {M("range")}.",
             AuditEventNames.AuditViewed => meta.TryGetValue("seq", out var seq) ? $"{actor} opened entry {seq}." : $"{actor} opened the history of {M("table")} {M("key")}.",
+            AuditEventNames.AuditExported => $"{actor} exported {M("rows")} entries as {M("format")}" + (meta.GetValueOrDefault("query") is { Length: > 0 } eq ? $": {eq}." : "."),
             AuditEventNames.RecordViewed => $"{actor} opened the {M("table")} record {M("key")}.",
             AuditEventNames.CheckpointSigned => $"A signed checkpoint of the chain was written outside the database (seq {M("seq")}).",
             AuditEventNames.CaptureChanged => "Capture triggers were installed or changed to match the capture policy.",
