@@ -60,6 +60,28 @@ public sealed class AuditTextIndexTests
         }
 
         Assert.Equal(0, await AuditTextIndex.LagAsync(reader)); // a search brings the index up to the chain first
+
+        // Pages of a text search, newest first, are exactly the scan's order, alone or with other conditions.
+        foreach (var q in new[] { "\"harbour\"", "\"harbour\" op:update", "\"berlin\" -op:insert" })
+        {
+            var query = QueryParser.Parse(q).Query;
+            var expected = entries
+                .Where(e => Tokens(e.NewValues).Concat(Tokens(e.OldValues)).Contains(q.Split('"')[1]))
+                .Where(e => !q.Contains("op:update") || e.Operation == "update")
+                .Where(e => !q.Contains("-op:insert") || e.Operation != "insert")
+                .Select(e => e.Seq).OrderDescending().ToList();
+            var seen = new List<long>();
+            long? before = null;
+            do
+            {
+                var page = await service.PageAsync(reader, new AuditSearch(query, TimeRange.All, before), 7);
+                seen.AddRange(page.Items.Select(e => e.Seq));
+                before = page.OlderCursor;
+            }
+            while (before is not null);
+
+            Assert.True(expected.SequenceEqual(seen), $"{q}: pages gave {seen.Count}, the scan {expected.Count}");
+        }
     }
 
     [Fact]
