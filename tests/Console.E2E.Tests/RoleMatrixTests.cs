@@ -103,6 +103,19 @@ public sealed class RoleMatrixTests(ConsoleServer server)
     }
 
     [Fact]
+    public async Task A_browser_form_post_without_a_session_is_sent_to_sign_in_not_given_json()
+    {
+        var context = await server.Browser.NewContextAsync();
+        var response = await context.APIRequest.PostAsync(server.BaseUrl + "/account/logout", new()
+        {
+            MaxRedirects = 0,
+            Headers = new Dictionary<string, string> { ["Accept"] = "text/html,application/xhtml+xml" },
+        });
+        Assert.Equal(302, response.Status);
+        Assert.Contains("/account/login", response.Headers["location"]);
+    }
+
+    [Fact]
     public async Task The_access_denied_page_names_the_page_and_the_role_and_a_refusal_inside_the_circuit_is_recorded_too()
     {
         var page = await server.SignInAsync("oscar.operator@console.local", "/admin/users");

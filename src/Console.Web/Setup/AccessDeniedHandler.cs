@@ -35,7 +35,11 @@ public sealed class AccessDeniedHandler : IAuthorizationMiddlewareResultHandler
                 .DeniedAsync(route, page?.Name ?? context.Request.Path.ToString(), needs, context.RequestAborted);
         }
 
-        if (isPage)
+        // A browser's form post (sign-out, password) is answered like a page; /health and any caller that does not ask
+        // for HTML (a monitor, a script) get a status code and a JSON reason.
+        var machine = policy.Requirements.OfType<RolesOrMonitorToken>().Any()
+            || !context.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+        if (isPage || !machine)
         {
             if (result.Forbidden)
             {
