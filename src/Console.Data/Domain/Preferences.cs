@@ -46,3 +46,27 @@ public class SavedSearch
     public string Query { get; set; } = "";
     public DateTime CreatedAtUtc { get; set; }
 }
+
+/// <summary>Reads and writes one user's <see cref="UserPreference"/> row: the one place that knows the row may not exist yet.</summary>
+public static class UserPreferenceStore
+{
+    /// <summary>The user's settings, or the defaults when they have never changed one.</summary>
+    public static async Task<UserPreference> ReadAsync(ConsoleDbContext db, string userId, CancellationToken cancellationToken = default) =>
+        await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleOrDefaultAsync(
+            Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AsNoTracking(db.UserPreferences), p => p.UserId == userId, cancellationToken)
+        ?? new UserPreference { UserId = userId };
+
+    /// <summary>Changes some of the user's settings, creating the row on the first change; the other settings stay.</summary>
+    public static async Task UpdateAsync(ConsoleDbContext db, string userId, Action<UserPreference> change, CancellationToken cancellationToken = default)
+    {
+        var row = await db.UserPreferences.FindAsync([userId], cancellationToken);
+        if (row is null)
+        {
+            row = new UserPreference { UserId = userId };
+            db.UserPreferences.Add(row);
+        }
+
+        change(row);
+        await db.SaveChangesAsync(cancellationToken);
+    }
+}

@@ -9,7 +9,8 @@ namespace ComplianceConsole.Web.Preferences;
 
 /// <summary>
 /// One user's console preferences for a circuit: the time zone shown (UTC, or the browser's own zone), and the audit
-/// browser's columns and density. Kept in <see cref="UserPreference"/>, so they follow the user to any browser.
+/// browser's columns and density. Kept in <see cref="UserPreference"/> (through <see cref="UserPreferenceStore"/>, as
+/// the theme is), so they follow the user to any browser.
 /// </summary>
 public sealed class UserSettings(IDbContextFactory<ConsoleDbContext> contexts, IJSRuntime js)
 {
@@ -37,7 +38,7 @@ public sealed class UserSettings(IDbContextFactory<ConsoleDbContext> contexts, I
         }
 
         await using var db = await contexts.CreateDbContextAsync();
-        Current = await db.UserPreferences.AsNoTracking().SingleOrDefaultAsync(p => p.UserId == _userId) ?? new UserPreference { UserId = _userId };
+        Current = await UserPreferenceStore.ReadAsync(db, _userId);
     }
 
     /// <summary>Asks the browser for its zone (after the first interactive render; prerendering has no browser).</summary>
@@ -81,15 +82,7 @@ public sealed class UserSettings(IDbContextFactory<ConsoleDbContext> contexts, I
         }
 
         await using var db = await contexts.CreateDbContextAsync();
-        var row = await db.UserPreferences.SingleOrDefaultAsync(p => p.UserId == _userId);
-        if (row is null)
-        {
-            row = new UserPreference { UserId = _userId, Theme = Current.Theme };
-            db.UserPreferences.Add(row);
-        }
-
-        change(row);
-        await db.SaveChangesAsync();
+        await UserPreferenceStore.UpdateAsync(db, _userId, change);
     }
 
     private static string Offset(TimeSpan offset) => (offset < TimeSpan.Zero ? "-" : "+") + offset.ToString(@"hh\:mm");

@@ -28,8 +28,7 @@ public sealed class ThemePreferences(IDbContextFactory<ConsoleDbContext> context
         }
 
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var stored = await db.UserPreferences.AsNoTracking().Where(p => p.UserId == id).Select(p => p.Theme).FirstOrDefaultAsync(ct);
-        return Normalize(stored);
+        return Normalize((await UserPreferenceStore.ReadAsync(db, id, ct)).Theme);
     }
 
     /// <summary>Saves the choice of a signed-in user; only the theme column changes, the user's other settings stay.</summary>
@@ -37,17 +36,7 @@ public sealed class ThemePreferences(IDbContextFactory<ConsoleDbContext> context
     {
         var id = UserIdOf(user) ?? throw new InvalidOperationException("Only a signed-in user has a theme choice to save.");
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var preference = await db.UserPreferences.FindAsync([id], ct);
-        if (preference is null)
-        {
-            db.UserPreferences.Add(new UserPreference { UserId = id, Theme = Normalize(choice) });
-        }
-        else
-        {
-            preference.Theme = Normalize(choice);
-        }
-
-        await db.SaveChangesAsync(ct);
+        await UserPreferenceStore.UpdateAsync(db, id, p => p.Theme = Normalize(choice), ct);
     }
 
     public static bool IsDark(string choice, bool systemDark) => choice switch
