@@ -116,6 +116,37 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
         return new AuditPage(items, hasNewer, hasOlder, notes);
     }
 
+    /// <summary>Entries of the search sealed after <paramref name="newestSeq"/>, newest first (live tail).</summary>
+    public async Task<List<AuditEntry>> NewerThanAsync(ConsoleDbContext db, AuditSearch search, long newestSeq, int max, CancellationToken cancellationToken = default)
+    {
+        var (entries, _) = await FilterAsync(db, search.Query, search.Range, cancellationToken);
+        return await entries.Where(e => e.Seq > newestSeq).OrderByDescending(e => e.Seq).Take(max).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// "Jump to": a seq puts that entry at the top of the page; a time (read in <paramref name="zone"/>) puts the newest entry of
+    /// the search at or before it there. Returns the search to show, or a message saying why it cannot.
+    /// </summary>
+    public async Task<(AuditSearch? Search, string? Problem)> JumpAsync(ConsoleDbContext db, AuditSearch search, string? text, TimeZoneInfo zone, CancellationToken cancellationToken = default)
+    {
+        var value = text?.Trim() ?? "";
+        if (long.TryParse(value, out var seq) && seq > 0)
+        {
+            return (search with { After = null, Before = seq + 1 }, null);
+        }
+
+        if (!TimeFormat.TryParse(value, zone, out var utc))
+        {
+            return (null, $"\"{AuditSearch.Clip(value)}\" is neither a seq nor a time. Write a seq such as 1200, or a time such as 2026-11-30 12:00.");
+        }
+
+        var (entries, _) = await FilterAsync(db, search.Query, TimeRange.Between(null, utc.AddTicks(1)), cancellationToken);
+        var at = await entries.OrderByDescending(e => e.Seq).Select(e => (long?)e.Seq).FirstOrDefaultAsync(cancellationToken);
+        return at is { } found
+            ? (search with { Range = TimeRange.All, After = null, Before = found + 1 }, null)
+            : (null, $"No entry of this search at or before {TimeFormat.Format(utc, zone)}.");
+    }
+
     /// <summary>How many entries match, counted up to <paramref name="bound"/>.</summary>
     public async Task<BoundedCount> CountAsync(ConsoleDbContext db, AuditSearch search, int bound = DefaultCountBound, CancellationToken cancellationToken = default)
     {

@@ -219,6 +219,40 @@ public abstract class AuditSearchTests
     }
 
     [ProviderFact]
+    public async Task Jump_goes_to_a_seq_or_to_the_newest_entry_at_or_before_a_time_and_says_what_it_cannot_read()
+    {
+        await using var store = await CreateStoreAsync();
+        var clock = new Clock(new DateTimeOffset(2026, 11, 20, 9, 0, 0, TimeSpan.Zero));
+        for (var hour = 0; hour < 4; hour++)
+        {
+            clock.Now = clock.Now.AddHours(1);
+            await using var db = store.Audited(TestDatabase.Alice, clock);
+            db.Tags.Add(new Tag { Name = $"h{hour}" });
+            await db.SaveChangesAsync();
+        }
+
+        var service = new AuditSearchService(new AuditVocabulary(), clock);
+        await using var reader = store.Unaudited();
+        var tags = await reader.AuditEntries.Where(e => e.TableName == "Tags").OrderBy(e => e.Seq).ToListAsync();
+        var search = new AuditSearch(QueryParser.Parse("table:Tags").Query, TimeRange.Default);
+
+        var (bySeq, _) = await service.JumpAsync(reader, search, tags[1].Seq.ToString(), TimeZoneInfo.Utc);
+        Assert.Equal(tags[1].Seq, (await service.PageAsync(reader, bySeq!, 10)).Items[0].Seq);
+
+        var (byTime, _) = await service.JumpAsync(reader, search, "2026-11-20 11:30", TimeZoneInfo.Utc); // tags at 10:00, 11:00, 12:00, 13:00
+        var page = await service.PageAsync(reader, byTime!, 10);
+        Assert.Equal(tags[1].Seq, page.Items[0].Seq);
+        Assert.True(page.HasNewer);
+
+        var (none, early) = await service.JumpAsync(reader, search, "2026-01-01", TimeZoneInfo.Utc);
+        Assert.Null(none);
+        Assert.Contains("No entry of this search at or before 2026-01-01 00:00:00", early);
+        var (bad, problem) = await service.JumpAsync(reader, search, "last tuesday", TimeZoneInfo.Utc);
+        Assert.Null(bad);
+        Assert.Contains("neither a seq nor a time", problem);
+    }
+
+    [ProviderFact]
     public async Task Records_are_labelled_from_the_trail_even_after_they_are_deleted()
     {
         var (store, id) = await StoryAsync(CreateStoreAsync);
