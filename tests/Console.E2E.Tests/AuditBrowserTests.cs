@@ -20,7 +20,9 @@ public sealed class AuditBrowserTests(ConsoleServer server)
         await page.Locator("h4").First.ClickAsync();
         await page.Keyboard.PressAsync("/");
         await Assertions.Expect(page.Locator("[data-testid=query-input]")).ToBeFocusedAsync();
-        await page.Keyboard.TypeAsync("tab");
+        // Typed into the input itself (not "whatever has focus"), so that a re-render of the page cannot swallow the keys.
+        await page.Locator("[data-testid=query-input]").PressSequentiallyAsync("tab");
+        await Assertions.Expect(page.Locator("[data-testid=query-input]")).ToHaveValueAsync("tab"); // no key lost to a re-render
         await Assertions.Expect(page.Locator("[data-testid=query-suggestions]")).ToContainTextAsync("table:");
         await page.Locator("[data-testid=query-input]").FillAsync("table:payments op:update");
         await page.Keyboard.PressAsync("Enter");
