@@ -106,7 +106,7 @@ internal static class QueryBenchmark
         {
             await using var db = ConsoleDbContextFactory.Create(settings);
             var page = await service.PageAsync(db, search, 50);
-            await new RecordLabels(db.Model).ForAsync(db, page.Items);
+            await RecordLabels.For(db.Model).ForAsync(db, page.Items);
             return page.Items.Count;
         }
 

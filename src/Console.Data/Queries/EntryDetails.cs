@@ -53,7 +53,7 @@ public static class EntryDetailsQuery
             previous = history.Count > 1 ? history[^2].Seq : null;
             next = await db.AuditEntries.Where(e => e.TableName == table && e.RecordKey == key && e.Seq > seq).OrderBy(e => e.Seq).Select(e => (long?)e.Seq).FirstOrDefaultAsync(cancellationToken);
             count = await db.AuditEntries.CountAsync(e => e.TableName == table && e.RecordKey == key, cancellationToken);
-            label = (await new RecordLabels(db.Model).ForAsync(db, [entry], cancellationToken)).GetValueOrDefault(seq);
+            label = (await RecordLabels.For(db.Model).ForAsync(db, [entry], cancellationToken)).GetValueOrDefault(seq);
         }
 
         var neighbours = await db.AuditEntries.AsNoTracking().Where(e => e.Seq == seq - 1 || e.Seq == seq + 1).ToListAsync(cancellationToken);

@@ -18,9 +18,14 @@ public sealed class RecordLabels
     /// <summary>Columns that name a record, best first.</summary>
     public static readonly IReadOnlyList<string> Preferred = ["Iban", "Name", "Email", "Reference", "DocumentNumber", "UserName", "DisplayName", "Title", "Code"];
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IModel, RecordLabels> ByModel = new();
+
     private readonly Dictionary<string, LabelPlan> _plans;
 
-    public RecordLabels(IModel model)
+    /// <summary>The labels of a model, worked out once per model (a model is built once per context type).</summary>
+    public static RecordLabels For(IModel model) => ByModel.GetValue(model, m => new RecordLabels(m));
+
+    private RecordLabels(IModel model)
     {
         _plans = new Dictionary<string, LabelPlan>(StringComparer.Ordinal);
         foreach (var entity in model.GetEntityTypes().Where(t => t.GetTableName() is not null && !t.IsOwned()))

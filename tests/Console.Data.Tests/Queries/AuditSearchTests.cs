@@ -266,7 +266,7 @@ public abstract class AuditSearchTests
 
         await using var reader = store.Unaudited();
         var entries = await store.EntriesAsync();
-        var labels = await new RecordLabels(reader.Model).ForAsync(reader, entries);
+        var labels = await RecordLabels.For(reader.Model).ForAsync(reader, entries);
         var customerEntries = entries.Where(e => e.TableName == "Customers").ToList();
         Assert.Equal(["Ada Lovelace", "Ada King", "Ada King"], customerEntries.Select(e => labels[e.Seq]));
         var link = entries.First(e => e.TableName == "CustomerTags");
