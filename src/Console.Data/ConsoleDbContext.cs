@@ -23,6 +23,9 @@ public abstract class ConsoleDbContext(DbContextOptions options) : IdentityDbCon
     public DbSet<Document> Documents => Set<Document>();
     public DbSet<UserPreference> UserPreferences => Set<UserPreference>();
     public DbSet<SavedSearch> SavedSearches => Set<SavedSearch>();
+    public DbSet<Rollups.AuditHourCount> AuditHourCounts => Set<Rollups.AuditHourCount>();
+    public DbSet<Rollups.AuditActorHourCount> AuditActorHourCounts => Set<Rollups.AuditActorHourCount>();
+    public DbSet<Rollups.AuditRollupMark> AuditRollupMarks => Set<Rollups.AuditRollupMark>();
 
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<AuditPendingRow> AuditPending => Set<AuditPendingRow>();
@@ -33,6 +36,7 @@ public abstract class ConsoleDbContext(DbContextOptions options) : IdentityDbCon
         builder.ApplyConfigurationsFromAssembly(typeof(ConsoleDbContext).Assembly);
         builder.AddAuditStore(Database.IsSqlServer());
         builder.AddAuditDbFunctions(Database.IsSqlServer());
+        builder.AddAuditTextHits();
     }
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

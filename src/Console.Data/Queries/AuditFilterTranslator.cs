@@ -39,6 +39,50 @@ public static class AuditFilterTranslator
         return entries;
     }
 
+    /// <summary>Whether the query filters only on what the hourly rollups count by (operation, table, event, out-of-band, actor).</summary>
+    public static bool FitsRollups(AuditQuery query) =>
+        query.Clauses.All(c => c.Field is QueryFields.Op or QueryFields.Table or QueryFields.Event or QueryFields.OutOfBand or QueryFields.Actor);
+
+    /// <summary>
+    /// The same filter over rollup rows (<see cref="FitsRollups"/> must hold): names resolve exactly as for entries, and an
+    /// entry without a table, event or actor is a row with "" there, which a negated clause keeps, as it keeps the entry.
+    /// Actor clauses need the per-actor rows.
+    /// </summary>
+    public static IQueryable<T> ApplyToRollup<T>(IQueryable<T> rows, AuditQuery query, AuditVocabularySnapshot vocabulary, List<string> notes) where T : class, Rollups.IAuditCountRow
+    {
+        foreach (var clause in query.Clauses)
+        {
+            var predicate = clause.Values.Select(v => RollupPredicate<T>(clause.Field, v, vocabulary, notes)).Aggregate(Or);
+            rows = rows.Where(clause.Negated ? Not(predicate) : predicate);
+        }
+
+        return rows;
+    }
+
+    private static Expression<Func<T, bool>> RollupPredicate<T>(string field, string value, AuditVocabularySnapshot vocabulary, List<string> notes) where T : class, Rollups.IAuditCountRow
+    {
+        switch (field)
+        {
+            case QueryFields.Op:
+                return r => r.Operation == value;
+            case QueryFields.OutOfBand:
+                var outOfBand = value == "true";
+                return r => r.OutOfBand == outOfBand;
+            case QueryFields.Table:
+                var tables = Resolve(value, vocabulary.Tables, "table", notes);
+                return r => tables.Contains(r.TableName);
+            case QueryFields.Event:
+                var events = Resolve(value, vocabulary.Events, "event", notes);
+                return r => events.Contains(r.EventName);
+            case QueryFields.Actor when typeof(T) == typeof(Rollups.AuditActorHourCount):
+                var actors = ResolveActors(value, vocabulary, notes);
+                Expression<Func<Rollups.AuditActorHourCount, bool>> byActor = r => actors.Contains(r.ActorName);
+                return (Expression<Func<T, bool>>)(object)byActor;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(field), field, "The rollups do not count by this field: check FitsRollups first (actor needs the per-actor rows).");
+        }
+    }
+
     private static Expression<Func<AuditEntry, bool>> Predicate(string field, string value, AuditVocabularySnapshot vocabulary, List<string> notes, Func<string, IQueryable<long>>? fullText, bool sqlite, IReadOnlySet<string>? broadOrigins)
     {
         switch (field)
@@ -228,14 +272,14 @@ public static class AuditFilterTranslator
         return like.ToString().Replace("%%", "%");
     }
 
-    private static Expression<Func<AuditEntry, bool>> Or(Expression<Func<AuditEntry, bool>> a, Expression<Func<AuditEntry, bool>> b)
+    private static Expression<Func<T, bool>> Or<T>(Expression<Func<T, bool>> a, Expression<Func<T, bool>> b)
     {
         var body = Expression.OrElse(a.Body, new Rebind(b.Parameters[0], a.Parameters[0]).Visit(b.Body));
-        return Expression.Lambda<Func<AuditEntry, bool>>(body, a.Parameters);
+        return Expression.Lambda<Func<T, bool>>(body, a.Parameters);
     }
 
-    private static Expression<Func<AuditEntry, bool>> Not(Expression<Func<AuditEntry, bool>> a) =>
-        Expression.Lambda<Func<AuditEntry, bool>>(Expression.Not(a.Body), a.Parameters);
+    private static Expression<Func<T, bool>> Not<T>(Expression<Func<T, bool>> a) =>
+        Expression.Lambda<Func<T, bool>>(Expression.Not(a.Body), a.Parameters);
 
     private sealed class Rebind(ParameterExpression from, ParameterExpression to) : ExpressionVisitor
     {

@@ -1,5 +1,6 @@
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Core.Query;
+using ComplianceConsole.Data.Rollups;
 using Microsoft.EntityFrameworkCore;
 
 namespace ComplianceConsole.Data.Queries;
@@ -32,6 +33,61 @@ public sealed record AuditHistogram(DateTime FromUtc, DateTime ToUtc, TimeSpan B
 }
 
 /// <summary>
+/// A search's entries, as queries over the store. With free text on SQLite, one text clause drives the read: its matches
+/// come from the full-text index newest first and are joined to the entries by seq, so the newest page stops after a
+/// page of hits instead of collecting every match of a common word first. Every reader that orders or pages uses
+/// <see cref="NewestFirst"/> and <see cref="OldestFirst"/>, which keep that order.
+/// </summary>
+public sealed class AuditFilter(IQueryable<AuditEntry> entries, IQueryable<long>? textMatches, List<string> notes)
+{
+    /// <summary>Names that matched nothing, a lagging text index: what the page says above the results.</summary>
+    public List<string> Notes => notes;
+
+    /// <summary>Every matching entry, in no particular order (counts, histograms, exports that sort on their own).</summary>
+    public IQueryable<AuditEntry> Entries => textMatches is null ? entries : from seq in textMatches join e in entries on seq equals e.Seq select e;
+
+    /// <summary>Matching entries with a seq strictly between the bounds, newest first.</summary>
+    public IQueryable<AuditEntry> NewestFirst(long? before = null, long? after = null)
+    {
+        if (textMatches is null)
+        {
+            return Bounded(entries, before, after).OrderByDescending(e => e.Seq);
+        }
+
+        return from seq in Bounded(textMatches, before, after) join e in entries on seq equals e.Seq orderby seq descending select e;
+    }
+
+    /// <summary>Matching entries with a seq above <paramref name="after"/>, oldest first.</summary>
+    public IQueryable<AuditEntry> OldestFirst(long after)
+    {
+        if (textMatches is null)
+        {
+            return entries.Where(e => e.Seq > after).OrderBy(e => e.Seq);
+        }
+
+        return from seq in textMatches where seq > after join e in entries on seq equals e.Seq orderby seq select e;
+    }
+
+    private static IQueryable<AuditEntry> Bounded(IQueryable<AuditEntry> q, long? before, long? after) =>
+        (before, after) switch
+        {
+            ({ } b, { } a) => q.Where(e => e.Seq < b && e.Seq > a),
+            ({ } b, null) => q.Where(e => e.Seq < b),
+            (null, { } a) => q.Where(e => e.Seq > a),
+            _ => q,
+        };
+
+    private static IQueryable<long> Bounded(IQueryable<long> q, long? before, long? after) =>
+        (before, after) switch
+        {
+            ({ } b, { } a) => q.Where(s => s < b && s > a),
+            ({ } b, null) => q.Where(s => s < b),
+            (null, { } a) => q.Where(s => s > a),
+            _ => q,
+        };
+}
+
+/// <summary>
 /// The audit browser's reads: a keyset page, a bounded count and a histogram, all over the same filter
 /// (<see cref="AuditFilterTranslator"/>). Page 10,000 costs what page 1 costs: a page starts at a seq, never at an offset.
 /// </summary>
@@ -52,12 +108,13 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
 
     public DateTime NowUtc => clock.GetUtcNow().UtcDateTime;
 
-    /// <summary>The filtered entries, unordered, with notes on names that matched nothing.</summary>
-    public async Task<(IQueryable<AuditEntry> Entries, List<string> Notes)> FilterAsync(ConsoleDbContext db, AuditQuery query, TimeRange range, CancellationToken cancellationToken = default)
+    /// <summary>The search's entries (<see cref="AuditFilter"/>), with notes on names that matched nothing.</summary>
+    public async Task<AuditFilter> FilterAsync(ConsoleDbContext db, AuditQuery query, TimeRange range, CancellationToken cancellationToken = default)
     {
         var notes = new List<string>();
         var words = await vocabulary.CurrentAsync(db, cancellationToken);
         Func<string, IQueryable<long>>? fullText = null;
+        IQueryable<long>? driving = null;
         if (query.Clauses.Any(c => c.IsText) && AuditTextIndex.IsAvailable(db))
         {
             await AuditTextIndex.CatchUpAsync(db, AuditTextIndex.SearchCatchUp, cancellationToken);
@@ -67,6 +124,11 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
             }
 
             fullText = text => AuditTextIndex.Matching(db, text);
+            if (query.Clauses.FirstOrDefault(c => c.IsText && !c.Negated && c.Values.Count == 1) is { } drives)
+            {
+                driving = fullText(drives.Values[0]);
+                query = query.Without(drives);
+            }
         }
 
         // Origin patterns: a bounded count through the index tells a broad pattern from a narrow one (see the translator).
@@ -83,44 +145,44 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
             }
         }
 
-        return (AuditFilterTranslator.Apply(db.AuditEntries.AsNoTracking(), query, range, NowUtc, words, notes, fullText, db.Database.IsSqlite(), broad), notes);
+        var entries = AuditFilterTranslator.Apply(db.AuditEntries.AsNoTracking(), query, range, NowUtc, words, notes, fullText, db.Database.IsSqlite(), broad);
+        return new AuditFilter(entries, driving, notes);
     }
 
     public async Task<AuditPage> PageAsync(ConsoleDbContext db, AuditSearch search, int pageSize, CancellationToken cancellationToken = default)
     {
         pageSize = Math.Clamp(pageSize, 1, 500);
-        var (entries, notes) = await FilterAsync(db, search.Query, search.Range, cancellationToken);
+        var filter = await FilterAsync(db, search.Query, search.Range, cancellationToken);
         if (search.After is { } after)
         {
-            var newer = await entries.Where(e => e.Seq > after).OrderBy(e => e.Seq).Take(pageSize + 1).ToListAsync(cancellationToken);
+            var newer = await filter.OldestFirst(after).Take(pageSize + 1).ToListAsync(cancellationToken);
             if (newer.Count > pageSize)
             {
                 newer.RemoveAt(newer.Count - 1);
                 newer.Reverse();
-                return new AuditPage(newer, HasNewer: true, HasOlder: true, notes);
+                return new AuditPage(newer, HasNewer: true, HasOlder: true, filter.Notes);
             }
 
             // Fewer than a page above: this is the newest page.
             search = search with { After = null, Before = null };
         }
 
-        var page = search.Before is { } before ? entries.Where(e => e.Seq < before) : entries;
-        var items = await page.OrderByDescending(e => e.Seq).Take(pageSize + 1).ToListAsync(cancellationToken);
+        var items = await filter.NewestFirst(search.Before).Take(pageSize + 1).ToListAsync(cancellationToken);
         var hasOlder = items.Count > pageSize;
         if (hasOlder)
         {
             items.RemoveAt(items.Count - 1);
         }
 
-        var hasNewer = search.Before is { } b && await entries.AnyAsync(e => e.Seq >= b, cancellationToken);
-        return new AuditPage(items, hasNewer, hasOlder, notes);
+        var hasNewer = search.Before is { } b && await filter.OldestFirst(b - 1).AnyAsync(cancellationToken);
+        return new AuditPage(items, hasNewer, hasOlder, filter.Notes);
     }
 
     /// <summary>Entries of the search sealed after <paramref name="newestSeq"/>, newest first (live tail).</summary>
     public async Task<List<AuditEntry>> NewerThanAsync(ConsoleDbContext db, AuditSearch search, long newestSeq, int max, CancellationToken cancellationToken = default)
     {
-        var (entries, _) = await FilterAsync(db, search.Query, search.Range, cancellationToken);
-        return await entries.Where(e => e.Seq > newestSeq).OrderByDescending(e => e.Seq).Take(max).ToListAsync(cancellationToken);
+        var filter = await FilterAsync(db, search.Query, search.Range, cancellationToken);
+        return await filter.NewestFirst(after: newestSeq).Take(max).ToListAsync(cancellationToken);
     }
 
     /// <summary>
@@ -140,8 +202,8 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
             return (null, $"\"{AuditSearch.Clip(value)}\" is neither a seq nor a time. Write a seq such as 1200, or a time such as 2026-11-30 12:00.");
         }
 
-        var (entries, _) = await FilterAsync(db, search.Query, TimeRange.Between(null, utc.AddTicks(1)), cancellationToken);
-        var at = await entries.OrderByDescending(e => e.Seq).Select(e => (long?)e.Seq).FirstOrDefaultAsync(cancellationToken);
+        var filter = await FilterAsync(db, search.Query, TimeRange.Between(null, utc.AddTicks(1)), cancellationToken);
+        var at = await filter.NewestFirst().Select(e => (long?)e.Seq).FirstOrDefaultAsync(cancellationToken);
         return at is { } found
             ? (search with { Range = TimeRange.All, After = null, Before = found + 1 }, null)
             : (null, $"No entry of this search at or before {TimeFormat.Format(utc, zone)}.");
@@ -150,13 +212,19 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
     /// <summary>How many entries match, counted up to <paramref name="bound"/>.</summary>
     public async Task<BoundedCount> CountAsync(ConsoleDbContext db, AuditSearch search, int bound = DefaultCountBound, CancellationToken cancellationToken = default)
     {
-        var (entries, _) = await FilterAsync(db, search.Query, search.Range, cancellationToken);
-        var count = await entries.Select(e => e.Seq).Take(bound + 1).CountAsync(cancellationToken);
+        var filter = await FilterAsync(db, search.Query, search.Range, cancellationToken);
+        // Newest first, as the page reads: the matches of a common word are counted from the top of the index, not the oldest.
+        var count = await filter.NewestFirst().Select(e => e.Seq).Take(bound + 1).CountAsync(cancellationToken);
         return count > bound ? new BoundedCount(bound, true) : new BoundedCount(count, false);
     }
 
-    /// <summary>Matching entries per bar of time and operation, over the search's range (for "all": from the first entry).</summary>
-    public async Task<AuditHistogram> HistogramAsync(ConsoleDbContext db, AuditSearch search, int maxBars = 120, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Matching entries per bar of time and operation, over the search's range (for "all": from the first entry). With bars
+    /// of an hour or more and a filter the rollups count by, whole hours come from the hourly rollups
+    /// (<see cref="AuditRollups"/>) up to their mark; the entries above the mark and the part-hours at the range's ends are
+    /// counted from the trail itself, so the figure is exact however far the rollups lag.
+    /// </summary>
+    public async Task<AuditHistogram> HistogramAsync(ConsoleDbContext db, AuditSearch search, int maxBars = 120, bool useRollups = true, CancellationToken cancellationToken = default)
     {
         var now = NowUtc;
         var (from, to) = search.Range.Resolve(now);
@@ -166,19 +234,93 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
         var origin = Floor(start, size);
         var seconds = (long)size.TotalSeconds;
         var originEpoch = new DateTimeOffset(origin, TimeSpan.Zero).ToUnixTimeSeconds();
+        var counts = new Dictionary<(long Bar, string Operation), long>();
 
-        var (entries, _) = await FilterAsync(db, search.Query, search.Range, cancellationToken);
-        var rows = await entries
-            .GroupBy(e => new { Bar = (AuditDbFunctions.EpochSeconds(e.OccurredAtUtc) - originEpoch) / seconds, e.Operation })
-            .Select(g => new { g.Key.Bar, g.Key.Operation, Count = g.Count() })
-            .ToListAsync(cancellationToken);
+        async Task CountEntriesAsync(TimeRange range, long aboveSeq = 0)
+        {
+            var entries = (await FilterAsync(db, search.Query, range, cancellationToken)).Entries;
+            if (aboveSeq > 0)
+            {
+                entries = entries.Where(e => e.Seq > aboveSeq);
+            }
+
+            var rows = await entries
+                .GroupBy(e => new { Bar = (AuditDbFunctions.EpochSeconds(e.OccurredAtUtc) - originEpoch) / seconds, e.Operation })
+                .Select(g => new { g.Key.Bar, g.Key.Operation, Count = g.Count() })
+                .ToListAsync(cancellationToken);
+            foreach (var row in rows)
+            {
+                counts[(row.Bar, row.Operation)] = counts.GetValueOrDefault((row.Bar, row.Operation)) + row.Count;
+            }
+        }
+
+        var through = useRollups && size >= TimeSpan.FromHours(1) && AuditFilterTranslator.FitsRollups(search.Query)
+            ? await AuditRollups.ThroughAsync(db, cancellationToken)
+            : 0;
+        if (through > 0)
+        {
+            // Whole hours inside the range: [firstHour, endHour). The rest of the range is at most an hour at each end.
+            long? firstHour = from is { } f ? (Epoch(f) + 3599) / 3600 : null;
+            long? endHour = to is { } t ? Epoch(t) / 3600 : null;
+            if (firstHour is { } a && endHour is { } b && b < a)
+            {
+                endHour = firstHour; // a range inside one hour: no whole hour
+            }
+
+            var words = await vocabulary.CurrentAsync(db, cancellationToken);
+            var notes = new List<string>();
+            var rollups = search.Query.For(QueryFields.Actor).Any()
+                ? await Sum(AuditFilterTranslator.ApplyToRollup(db.AuditActorHourCounts.AsNoTracking(), search.Query, words, notes))
+                : await Sum(AuditFilterTranslator.ApplyToRollup(db.AuditHourCounts.AsNoTracking(), search.Query, words, notes));
+            foreach (var row in rollups)
+            {
+                counts[(row.Bar, row.Operation)] = counts.GetValueOrDefault((row.Bar, row.Operation)) + row.Count;
+            }
+
+            DateTime? Time(long? hour) => hour is { } h ? DateTime.UnixEpoch.AddHours(h) : null;
+            if (from is { } rangeStart && Time(firstHour)!.Value > rangeStart)
+            {
+                await CountEntriesAsync(TimeRange.Between(rangeStart, Time(firstHour)));
+            }
+
+            if (to is { } rangeEnd && Time(endHour)!.Value < rangeEnd)
+            {
+                await CountEntriesAsync(TimeRange.Between(Time(endHour), rangeEnd));
+            }
+
+            await CountEntriesAsync(TimeRange.Between(Time(firstHour), Time(endHour)), aboveSeq: through);
+
+            async Task<List<(long Bar, string Operation, long Count)>> Sum<T>(IQueryable<T> rows) where T : class, IAuditCountRow
+            {
+                if (firstHour is { } lo)
+                {
+                    rows = rows.Where(r => r.Hour >= lo);
+                }
+
+                if (endHour is { } hi)
+                {
+                    rows = rows.Where(r => r.Hour < hi);
+                }
+
+                var sums = await rows.GroupBy(r => new { Bar = (r.Hour * 3600 - originEpoch) / seconds, r.Operation })
+                    .Select(g => new { g.Key.Bar, g.Key.Operation, Count = g.Sum(r => r.Count) })
+                    .ToListAsync(cancellationToken);
+                return sums.Select(s => (s.Bar, s.Operation, s.Count)).ToList();
+            }
+        }
+        else
+        {
+            await CountEntriesAsync(search.Range);
+        }
 
         var count = (int)Math.Floor((end - origin) / size) + 1; // the bar holding "now" too
         var bars = Enumerable.Range(0, Math.Max(count, 1))
-            .Select(i => new HistogramBar(origin + size * i, rows.Where(r => r.Bar == i).ToDictionary(r => r.Operation, r => r.Count)))
+            .Select(i => new HistogramBar(origin + size * i, counts.Where(c => c.Key.Bar == i).ToDictionary(c => c.Key.Operation, c => (int)c.Value)))
             .ToList();
         return new AuditHistogram(start, end, size, bars);
     }
+
+    private static long Epoch(DateTime utc) => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToUnixTimeSeconds();
 
     private static DateTime Floor(DateTime utc, TimeSpan size)
     {

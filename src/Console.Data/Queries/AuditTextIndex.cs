@@ -15,6 +15,13 @@ namespace ComplianceConsole.Data.Queries;
 /// </summary>
 public static class AuditTextIndex
 {
+    /// <summary>Maps <see cref="AuditTextHit"/>: no table of its own (the FTS table is made by the migration's SQL), read through FromSql only.</summary>
+    public static ModelBuilder AddAuditTextHits(this ModelBuilder builder)
+    {
+        builder.Entity<AuditTextHit>().HasNoKey().ToView(null);
+        return builder;
+    }
+
     public const string Table = "AuditText";
 
     /// <summary>The most entries a search indexes before it runs; beyond that it searches what is indexed and says so.</summary>
@@ -104,9 +111,13 @@ public static class AuditTextIndex
         }
     }
 
-    /// <summary>The seqs whose values contain the words (a phrase when there are several); <c>*</c> at the end of a word makes it a prefix.</summary>
+    /// <summary>
+    /// The seqs whose values contain the words (a phrase when there are several); <c>*</c> at the end of a word makes it a
+    /// prefix. Read through <see cref="AuditTextHit"/>, whose column is typed, so that SQL joins and orders on the index's
+    /// rowid itself (a scalar raw query would be cast, and SQLite could then neither walk the index newest first nor stop early).
+    /// </summary>
     public static IQueryable<long> Matching(ConsoleDbContext db, string text) =>
-        db.Database.SqlQueryRaw<long>($"SELECT rowid AS \"Value\" FROM {Table} WHERE {Table} MATCH {{0}}", MatchExpression(text));
+        db.Set<AuditTextHit>().FromSqlRaw($"SELECT rowid AS \"Seq\" FROM {Table} WHERE {Table} MATCH {{0}}", MatchExpression(text)).Select(h => h.Seq);
 
     /// <summary>The user's words as a safe FTS5 expression: a quoted phrase, with a trailing * kept as a prefix.</summary>
     public static string MatchExpression(string text)
@@ -186,4 +197,10 @@ public static class AuditTextIndex
             }
         }
     }
+}
+
+/// <summary>One match of the full-text index: the seq of an entry whose values contain the words.</summary>
+public sealed class AuditTextHit
+{
+    public long Seq { get; set; }
 }

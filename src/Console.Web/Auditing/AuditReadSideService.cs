@@ -1,12 +1,13 @@
 using ComplianceConsole.Data;
 using ComplianceConsole.Data.Queries;
+using ComplianceConsole.Data.Rollups;
 
 namespace ComplianceConsole.Web.Auditing;
 
 /// <summary>
 /// Keeps the audit browser's read side ready, off the write path: reads the trail's vocabulary once at start-up (so the
-/// first search of a large store does not pay for it), then keeps the full-text index (<see cref="AuditTextIndex"/>)
-/// close behind the chain.
+/// first search of a large store does not pay for it), then keeps the full-text index (<see cref="AuditTextIndex"/>) and the
+/// hourly rollups (<see cref="AuditRollups"/>) close behind the chain.
 /// </summary>
 public sealed class AuditReadSideService(DatabaseSettings settings, AuditVocabulary vocabulary, ILogger<AuditReadSideService> log) : BackgroundService
 {
@@ -24,29 +25,37 @@ public sealed class AuditReadSideService(DatabaseSettings settings, AuditVocabul
             log.LogWarning(ex, "The trail's vocabulary could not be read at start-up; the first search reads it instead.");
         }
 
-        if (settings.Provider != DatabaseProvider.Sqlite)
-        {
-            return;
-        }
-
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(3));
         do
         {
-            try
+            if (settings.Provider == DatabaseProvider.Sqlite)
             {
-                int indexed;
-                do
-                {
-                    await using var db = ConsoleDbContextFactory.Create(settings);
-                    indexed = await AuditTextIndex.CatchUpAsync(db, Batch, stoppingToken);
-                }
-                while (indexed == Batch && !stoppingToken.IsCancellationRequested);
+                await CatchUpAsync(db => AuditTextIndex.CatchUpAsync(db, Batch, stoppingToken),
+                    "The full-text index could not catch up; free text searches the indexed part and says how far it lags. It tries again.", stoppingToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                log.LogWarning(ex, "The full-text index could not catch up; free text searches the indexed part and says how far it lags. It tries again.");
-            }
+
+            await CatchUpAsync(async db => (int)await AuditRollups.CatchUpAsync(db, Batch, cancellationToken: stoppingToken),
+                "The hourly rollups could not catch up; the histogram counts the entries above their mark directly (slower, still exact). It tries again.", stoppingToken);
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>Runs one catch-up in batches until it is current; a failure is logged and tried again at the next tick.</summary>
+    private async Task CatchUpAsync(Func<ConsoleDbContext, Task<int>> step, string failure, CancellationToken stoppingToken)
+    {
+        try
+        {
+            int done;
+            do
+            {
+                await using var db = ConsoleDbContextFactory.Create(settings);
+                done = await step(db);
+            }
+            while (done == Batch && !stoppingToken.IsCancellationRequested);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            log.LogWarning(ex, failure);
+        }
     }
 }

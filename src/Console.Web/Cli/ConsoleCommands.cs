@@ -14,6 +14,7 @@ public static class ConsoleCommands
             "read-only: recompute the hash chain, check capture triggers and signed checkpoints; exit 1 names what is wrong"),
         ("checkpoint", "checkpoint", "sign a checkpoint of the chain now (written to Audit:Checkpoints:Folder and recorded in the chain)"),
         ("seed", "seed", "delete the SQLite database and recreate it with fresh demo data"),
+        ("rebuild-rollups", "rebuild-rollups", "empty the hourly rollups (the histogram's and the charts' counts) and count the whole trail again"),
         ("remove-capture", "remove-capture --table TABLE --reason TEXT", "stop capturing a table on purpose; recorded as audit.capture_removed"),
     ];
 
@@ -50,6 +51,17 @@ public static class ConsoleCommands
                         : $"Signed a checkpoint of seq {checkpoint.Seq} into {sink.FilePath} with key {checkpoint.KeyId} ({key.Source}).");
                 }
 
+                return 0;
+            }
+
+            case "rebuild-rollups":
+            {
+                ConsoleCommands.Options(args[1..], "rebuild-rollups");
+                await using var app = builder.Build();
+                await using var db = Data.ConsoleDbContextFactory.Create(app.Services.GetRequiredService<Data.DatabaseSettings>());
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                var counted = await Data.Rollups.AuditRollups.RebuildAsync(db, (done, head) => Console.Write($"\rCounted up to seq {done:N0} of {head:N0}"));
+                Console.WriteLine($"\rThe hourly rollups were rebuilt from {counted:N0} entries in {watch.Elapsed.TotalSeconds:N0} s.");
                 return 0;
             }
 

@@ -619,6 +619,93 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasAnnotation("SqlServer:UseSqlOutputClause", false);
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Queries.AuditTextHit", b =>
+                {
+                    b.Property<long>("Seq")
+                        .HasColumnType("bigint");
+
+                    b.ToTable((string)null);
+
+                    b.ToView(null, (string)null);
+                });
+
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorHourCount", b =>
+                {
+                    b.Property<string>("ActorName")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)");
+
+                    b.Property<long>("Hour")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Operation")
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<string>("TableName")
+                        .HasMaxLength(128)
+                        .HasColumnType("nvarchar(128)");
+
+                    b.Property<string>("EventName")
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<bool>("OutOfBand")
+                        .HasColumnType("bit");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("ActorName", "Hour", "Operation", "TableName", "EventName", "OutOfBand");
+
+                    b.ToTable("AuditActorHourCounts", (string)null);
+                });
+
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditHourCount", b =>
+                {
+                    b.Property<long>("Hour")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Operation")
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<string>("TableName")
+                        .HasMaxLength(128)
+                        .HasColumnType("nvarchar(128)");
+
+                    b.Property<string>("EventName")
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<bool>("OutOfBand")
+                        .HasColumnType("bit");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Hour", "Operation", "TableName", "EventName", "OutOfBand");
+
+                    b.ToTable("AuditHourCounts", (string)null);
+                });
+
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditRollupMark", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(32)
+                        .HasColumnType("nvarchar(32)");
+
+                    b.Property<long>("ThroughSeq")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("UpdatedAtUtc")
+                        .HasColumnType("datetime2");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("AuditRollupMarks", (string)null);
+                });
+
             modelBuilder.Entity("CustomerTag", b =>
                 {
                     b.Property<int>("CustomersId")

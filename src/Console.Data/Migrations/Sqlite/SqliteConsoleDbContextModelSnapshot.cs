@@ -602,6 +602,93 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
                     b.ToTable("UserPreferences");
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Queries.AuditTextHit", b =>
+                {
+                    b.Property<long>("Seq")
+                        .HasColumnType("INTEGER");
+
+                    b.ToTable((string)null);
+
+                    b.ToView(null, (string)null);
+                });
+
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorHourCount", b =>
+                {
+                    b.Property<string>("ActorName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Hour")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Operation")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TableName")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("EventName")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("OutOfBand")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ActorName", "Hour", "Operation", "TableName", "EventName", "OutOfBand");
+
+                    b.ToTable("AuditActorHourCounts", (string)null);
+                });
+
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditHourCount", b =>
+                {
+                    b.Property<long>("Hour")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Operation")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TableName")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("EventName")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("OutOfBand")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Hour", "Operation", "TableName", "EventName", "OutOfBand");
+
+                    b.ToTable("AuditHourCounts", (string)null);
+                });
+
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditRollupMark", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ThroughSeq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("UpdatedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("AuditRollupMarks", (string)null);
+                });
+
             modelBuilder.Entity("CustomerTag", b =>
                 {
                     b.Property<int>("CustomersId")

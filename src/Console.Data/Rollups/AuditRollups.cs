@@ -1,0 +1,198 @@
+using ComplianceConsole.Data.Capture;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace ComplianceConsole.Data.Rollups;
+
+/// <summary>
+/// Entries counted per hour and per combination of the dimensions people filter and chart by. Text dimensions that an
+/// entry lacks are stored as "" (a key column cannot be NULL). Rows are only ever added to and counted up, by
+/// <see cref="AuditRollups.CatchUpAsync"/>; nothing else writes them.
+/// </summary>
+public interface IAuditCountRow
+{
+    /// <summary>Hours since 1970-01-01 UTC of the entries' <c>OccurredAtUtc</c>.</summary>
+    long Hour { get; }
+
+    string Operation { get; }
+
+    string TableName { get; }
+
+    string EventName { get; }
+
+    bool OutOfBand { get; }
+
+    long Count { get; }
+}
+
+/// <summary>Per hour × operation × table × event × out-of-band: the trail's shape without who (small: tens of rows per hour).</summary>
+public sealed class AuditHourCount : IAuditCountRow
+{
+    public long Hour { get; set; }
+    public string Operation { get; set; } = "";
+    public string TableName { get; set; } = "";
+    public string EventName { get; set; } = "";
+    public bool OutOfBand { get; set; }
+    public long Count { get; set; }
+}
+
+/// <summary>The same per actor too (hundreds of rows per hour): read for one actor at a time, through its leading actor key.</summary>
+public sealed class AuditActorHourCount : IAuditCountRow
+{
+    public string ActorName { get; set; } = "";
+    public long Hour { get; set; }
+    public string Operation { get; set; } = "";
+    public string TableName { get; set; } = "";
+    public string EventName { get; set; } = "";
+    public bool OutOfBand { get; set; }
+    public long Count { get; set; }
+}
+
+/// <summary>How far the rollups have counted: every entry with a seq at or below <see cref="ThroughSeq"/>, none above.</summary>
+public sealed class AuditRollupMark
+{
+    public const string Hourly = "hourly";
+
+    public string Name { get; set; } = Hourly;
+    public long ThroughSeq { get; set; }
+    public DateTime UpdatedAtUtc { get; set; }
+}
+
+public sealed class AuditHourCountConfiguration : IEntityTypeConfiguration<AuditHourCount>
+{
+    public void Configure(EntityTypeBuilder<AuditHourCount> b)
+    {
+        b.ToTable(AuditRollups.HourTable);
+        b.HasKey(r => new { r.Hour, r.Operation, r.TableName, r.EventName, r.OutOfBand });
+        AuditRollups.Dimensions(b);
+    }
+}
+
+public sealed class AuditActorHourCountConfiguration : IEntityTypeConfiguration<AuditActorHourCount>
+{
+    public void Configure(EntityTypeBuilder<AuditActorHourCount> b)
+    {
+        b.ToTable(AuditRollups.ActorHourTable);
+        b.HasKey(r => new { r.ActorName, r.Hour, r.Operation, r.TableName, r.EventName, r.OutOfBand });
+        b.Property(r => r.ActorName).HasMaxLength(256);
+        AuditRollups.Dimensions(b);
+    }
+}
+
+public sealed class AuditRollupMarkConfiguration : IEntityTypeConfiguration<AuditRollupMark>
+{
+    public void Configure(EntityTypeBuilder<AuditRollupMark> b)
+    {
+        b.ToTable(AuditRollups.MarkTable);
+        b.HasKey(m => m.Name);
+        b.Property(m => m.Name).HasMaxLength(32);
+    }
+}
+
+/// <summary>
+/// Keeps the hourly rollups (<see cref="AuditHourCount"/>, <see cref="AuditActorHourCount"/>) exact, off the write path:
+/// each catch-up counts the next run of sealed entries by seq and moves the mark in the same transaction, so a crash
+/// leaves the rollups and the mark as they were, and two processes never count a run twice (the mark moves only from
+/// where the counting started). Readers add what lies above the mark from the entries themselves
+/// (<see cref="Queries.AuditSearchService.HistogramAsync"/>), so a reading is exact however far the rollups lag.
+/// </summary>
+public static class AuditRollups
+{
+    public const string HourTable = "AuditHourCounts";
+    public const string ActorHourTable = "AuditActorHourCounts";
+    public const string MarkTable = "AuditRollupMarks";
+
+    /// <summary>Entries counted per transaction: short enough that capture's writers barely wait for the write lock.</summary>
+    public const int DefaultBatch = 20_000;
+
+    internal static void Dimensions<T>(EntityTypeBuilder<T> b) where T : class, IAuditCountRow
+    {
+        b.Property(r => r.Operation).HasMaxLength(16);
+        b.Property(r => r.TableName).HasMaxLength(128);
+        b.Property(r => r.EventName).HasMaxLength(100);
+    }
+
+    /// <summary>The mark: every entry at or below it is counted.</summary>
+    public static async Task<long> ThroughAsync(ConsoleDbContext db, CancellationToken cancellationToken = default) =>
+        await db.AuditRollupMarks.AsNoTracking().Where(m => m.Name == AuditRollupMark.Hourly).Select(m => (long?)m.ThroughSeq).FirstOrDefaultAsync(cancellationToken) ?? 0;
+
+    /// <summary>Counts the next <paramref name="batch"/> sealed entries into the rollups. Returns how many seqs it covered (0: current).</summary>
+    public static async Task<long> CatchUpAsync(ConsoleDbContext db, int batch = DefaultBatch, DateTime? nowUtc = null, CancellationToken cancellationToken = default)
+    {
+        var head = await db.AuditEntries.MaxAsync(e => (long?)e.Seq, cancellationToken) ?? 0;
+        var from = await ThroughAsync(db, cancellationToken);
+        if (head <= from)
+        {
+            return 0;
+        }
+
+        var to = Math.Min(head, from + batch);
+        var sqlServer = db.Database.IsSqlServer();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        // Claim the run first: a second process that read the same mark updates no row and counts nothing.
+        var claimed = from == 0 && !await db.AuditRollupMarks.AnyAsync(cancellationToken)
+            ? await db.Database.ExecuteSqlRawAsync($"INSERT INTO {MarkTable} (Name, ThroughSeq, UpdatedAtUtc) VALUES ({{0}}, {{1}}, {{2}})",
+                [AuditRollupMark.Hourly, to, nowUtc ?? DateTime.UtcNow], cancellationToken)
+            : await db.Database.ExecuteSqlRawAsync($"UPDATE {MarkTable} SET ThroughSeq = {{0}}, UpdatedAtUtc = {{1}} WHERE Name = {{2}} AND ThroughSeq = {{3}}",
+                [to, nowUtc ?? DateTime.UtcNow, AuditRollupMark.Hourly, from], cancellationToken);
+        if (claimed != 1)
+        {
+            return 0;
+        }
+
+        await db.Database.ExecuteSqlRawAsync(sqlServer ? SqlServerUpsert(HourTable, actor: false) : SqliteUpsert(HourTable, actor: false), [from, to], cancellationToken);
+        await db.Database.ExecuteSqlRawAsync(sqlServer ? SqlServerUpsert(ActorHourTable, actor: true) : SqliteUpsert(ActorHourTable, actor: true), [from, to], cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return to - from;
+    }
+
+    /// <summary>Empties the rollups and counts the whole trail again (the <c>rollups --rebuild</c> verb). Returns the entries counted.</summary>
+    public static async Task<long> RebuildAsync(ConsoleDbContext db, Action<long, long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await db.Database.ExecuteSqlRawAsync($"DELETE FROM {HourTable}", cancellationToken);
+            await db.Database.ExecuteSqlRawAsync($"DELETE FROM {ActorHourTable}", cancellationToken);
+            await db.Database.ExecuteSqlRawAsync($"UPDATE {MarkTable} SET ThroughSeq = 0", cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        var head = await db.AuditEntries.MaxAsync(e => (long?)e.Seq, cancellationToken) ?? 0;
+        long done = 0, step;
+        while ((step = await CatchUpAsync(db, 200_000, cancellationToken: cancellationToken)) > 0)
+        {
+            done += step;
+            progress?.Invoke(done, head);
+        }
+
+        return await db.AuditEntries.LongCountAsync(cancellationToken);
+    }
+
+    private static string Columns(bool actor) => (actor ? "ActorName, " : "") + "Hour, Operation, TableName, EventName, OutOfBand";
+
+    // ON CONFLICT after INSERT … SELECT needs the SELECT's WHERE (SQLite's parser), which it has.
+    private static string SqliteUpsert(string table, bool actor)
+    {
+        var actorValue = actor ? "coalesce(ActorName, ''), " : "";
+        var groups = actor ? "1, 2, 3, 4, 5, 6" : "1, 2, 3, 4, 5";
+        return $"INSERT INTO {table} ({Columns(actor)}, Count) " +
+               $"SELECT {actorValue}unixepoch(OccurredAtUtc) / 3600, Operation, coalesce(TableName, ''), coalesce(EventName, ''), OutOfBand, count(*) " +
+               $"FROM {AuditStoreModel.EntriesTable} WHERE Seq > {{0}} AND Seq <= {{1}} GROUP BY {groups} " +
+               $"ON CONFLICT ({Columns(actor)}) DO UPDATE SET Count = Count + excluded.Count";
+    }
+
+    private static string SqlServerUpsert(string table, bool actor)
+    {
+        var actorValue = actor ? "ISNULL(ActorName, '') AS ActorName, " : "";
+        var actorMatch = actor ? "t.ActorName = s.ActorName AND " : "";
+        var actorInsert = actor ? "s.ActorName, " : "";
+        return $"MERGE {table} WITH (HOLDLOCK) AS t USING (" +
+               $"SELECT {Columns(actor)}, COUNT_BIG(*) AS Count FROM (" +
+               $"SELECT {actorValue}DATEDIFF_BIG(second, '19700101', OccurredAtUtc) / 3600 AS Hour, Operation, ISNULL(TableName, '') AS TableName, " +
+               $"ISNULL(EventName, '') AS EventName, OutOfBand FROM {AuditStoreModel.EntriesTable} WHERE Seq > {{0}} AND Seq <= {{1}}) AS e " +
+               $"GROUP BY {Columns(actor)}) AS s " +
+               $"ON {actorMatch}t.Hour = s.Hour AND t.Operation = s.Operation AND t.TableName = s.TableName AND t.EventName = s.EventName AND t.OutOfBand = s.OutOfBand " +
+               "WHEN MATCHED THEN UPDATE SET Count = t.Count + s.Count " +
+               $"WHEN NOT MATCHED THEN INSERT ({Columns(actor)}, Count) VALUES ({actorInsert}s.Hour, s.Operation, s.TableName, s.EventName, s.OutOfBand, s.Count);";
+    }
+}
