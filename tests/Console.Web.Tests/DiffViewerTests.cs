@@ -88,4 +88,33 @@ public sealed class DiffViewerTests : ConsoleComponentTest
         await chart.FindAll("[data-testid=histogram-bar]")[2].TriggerEventAsync("onmouseup", new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
         Assert.Equal((start.AddHours(1), start.AddHours(3)), narrowed);
     }
+
+    [Fact]
+    public async Task The_histogram_is_brushed_by_keyboard_and_reads_out_the_bar_under_the_cursor()
+    {
+        var start = new DateTime(2026, 11, 30, 0, 0, 0, DateTimeKind.Utc);
+        var data = new AuditHistogram(start, start.AddHours(4), TimeSpan.FromHours(1),
+            Enumerable.Range(0, 4).Select(i => new HistogramBar(start.AddHours(i), new Dictionary<string, int> { ["insert"] = i, ["delete"] = 1 })).ToList());
+        (DateTime From, DateTime To)? narrowed = null;
+        var chart = Render<TrailHistogram>(p => p.Add(h => h.Data, data).Add(h => h.OnNarrow, r => narrowed = r));
+        var svg = chart.Find("[data-testid=histogram-chart]");
+        Assert.Equal("0", svg.GetAttribute("tabindex"));
+
+        await svg.TriggerEventAsync("onfocus", new Microsoft.AspNetCore.Components.Web.FocusEventArgs());
+        Assert.Contains("3 insert, 1 delete", chart.Find("[data-testid=histogram-note]").TextContent); // the newest bar
+        Key("ArrowLeft");
+        Assert.Contains("2 insert, 1 delete", chart.Find("[data-testid=histogram-note]").TextContent);
+        Key("ArrowLeft", shift: true);
+        Assert.Contains("Selected", chart.Find("[data-testid=histogram-note]").TextContent);
+        Assert.Contains("5 entries", chart.Find("[data-testid=histogram-note]").TextContent); // bars 1 and 2: 2 + 3
+        Key("Enter");
+        Assert.Equal((start.AddHours(1), start.AddHours(3)), narrowed);
+
+        Key("ArrowLeft");
+        Key("Enter");
+        Assert.Equal((start, start.AddHours(1)), narrowed); // Enter alone narrows to the bar under the cursor
+
+        void Key(string key, bool shift = false) =>
+            chart.Find("[data-testid=histogram-chart]").KeyDown(new Microsoft.AspNetCore.Components.Web.KeyboardEventArgs { Key = key, ShiftKey = shift });
+    }
 }
