@@ -26,6 +26,7 @@ public abstract class ConsoleDbContext(DbContextOptions options) : IdentityDbCon
     public DbSet<Rollups.AuditHourCount> AuditHourCounts => Set<Rollups.AuditHourCount>();
     public DbSet<Rollups.AuditActorHourCount> AuditActorHourCounts => Set<Rollups.AuditActorHourCount>();
     public DbSet<Rollups.AuditRollupMark> AuditRollupMarks => Set<Rollups.AuditRollupMark>();
+    public DbSet<AuditTextWord> AuditTextWords => Set<AuditTextWord>();
 
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<AuditPendingRow> AuditPending => Set<AuditPendingRow>();

@@ -15,9 +15,9 @@ namespace ComplianceConsole.Data.Queries;
 /// </summary>
 public static class AuditFilterTranslator
 {
-    /// <param name="fullText">The seqs whose values contain a text (<see cref="AuditTextIndex"/>); without it, free text is a LIKE scan.</param>
+    /// <param name="fullText">The seqs whose values contain a text (<see cref="AuditTextIndex.Matching"/>).</param>
     public static IQueryable<AuditEntry> Apply(IQueryable<AuditEntry> entries, AuditQuery query, TimeRange range, DateTime nowUtc, AuditVocabularySnapshot vocabulary, List<string> notes,
-        Func<string, IQueryable<long>>? fullText = null, bool sqlite = true, IReadOnlySet<string>? broadOrigins = null)
+        Func<string, IQueryable<long>> fullText, bool sqlite = true, IReadOnlySet<string>? broadOrigins = null)
     {
         var (from, to) = range.Resolve(nowUtc);
         if (from is { } f)
@@ -83,7 +83,7 @@ public static class AuditFilterTranslator
         }
     }
 
-    private static Expression<Func<AuditEntry, bool>> Predicate(string field, string value, AuditVocabularySnapshot vocabulary, List<string> notes, Func<string, IQueryable<long>>? fullText, bool sqlite, IReadOnlySet<string>? broadOrigins)
+    private static Expression<Func<AuditEntry, bool>> Predicate(string field, string value, AuditVocabularySnapshot vocabulary, List<string> notes, Func<string, IQueryable<long>> fullText, bool sqlite, IReadOnlySet<string>? broadOrigins)
     {
         switch (field)
         {
@@ -106,13 +106,9 @@ public static class AuditFilterTranslator
                 }
 
                 return e => e.IpAddress == value;
-            case QueryFields.Text when fullText is not null:
+            case QueryFields.Text:
                 var matching = fullText(value);
                 return e => matching.Contains(e.Seq);
-            case QueryFields.Text:
-                var text = "%" + Escape(value) + "%";
-                return e => EF.Functions.Like(e.NewValues!, text, "\\") || EF.Functions.Like(e.OldValues!, text, "\\")
-                    || EF.Functions.Like(e.Metadata!, text, "\\") || EF.Functions.Like(e.Target!, text, "\\");
             case QueryFields.Table:
                 var tables = Resolve(value, vocabulary.Tables, "table", notes);
                 return e => tables.Contains(e.TableName!);

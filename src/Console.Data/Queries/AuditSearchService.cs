@@ -113,9 +113,9 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
     {
         var notes = new List<string>();
         var words = await vocabulary.CurrentAsync(db, cancellationToken);
-        Func<string, IQueryable<long>>? fullText = null;
+        Func<string, IQueryable<long>> fullText = text => AuditTextIndex.Matching(db, text);
         IQueryable<long>? driving = null;
-        if (query.Clauses.Any(c => c.IsText) && AuditTextIndex.IsAvailable(db))
+        if (query.Clauses.Any(c => c.IsText))
         {
             await AuditTextIndex.CatchUpAsync(db, AuditTextIndex.SearchCatchUp, cancellationToken);
             if (await AuditTextIndex.LagAsync(db, cancellationToken) is var lag and > 0)
@@ -123,7 +123,6 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
                 notes.Add($"The text index is {lag:N0} entries behind the chain: free text does not find the newest {lag:N0} entries yet. It catches up in the background; search again in a minute.");
             }
 
-            fullText = text => AuditTextIndex.Matching(db, text);
             if (query.Clauses.FirstOrDefault(c => c.IsText && !c.Negated && c.Values.Count == 1) is { } drives)
             {
                 driving = fullText(drives.Values[0]);

@@ -11,7 +11,7 @@ namespace ComplianceConsole.Data.Queries;
 /// off the write path. <see cref="CatchUpAsync"/> indexes entries sealed since the last run; a background service calls
 /// it every few seconds, and a search calls it first, so a search sees the whole chain unless the backlog is large
 /// (then the page says how far the index lags). Words match whole, in any case and without accents; <c>word*</c> matches a prefix.
-/// SQL Server has no such table: there, free text is a LIKE scan (see docs/query-language.md).
+/// SQL Server has no FTS5: there the same calls use the word table (<see cref="AuditWordIndex"/>).
 /// </summary>
 public static class AuditTextIndex
 {
@@ -27,14 +27,12 @@ public static class AuditTextIndex
     /// <summary>The most entries a search indexes before it runs; beyond that it searches what is indexed and says so.</summary>
     public const int SearchCatchUp = 5_000;
 
-    public static bool IsAvailable(ConsoleDbContext db) => db.Database.IsSqlite();
-
     /// <summary>How many sealed entries the index has not seen yet.</summary>
     public static async Task<long> LagAsync(ConsoleDbContext db, CancellationToken cancellationToken = default)
     {
-        if (!IsAvailable(db))
+        if (!db.Database.IsSqlite())
         {
-            return 0;
+            return await AuditWordIndex.LagAsync(db, cancellationToken);
         }
 
         var head = await db.AuditEntries.MaxAsync(e => (long?)e.Seq, cancellationToken) ?? 0;
@@ -45,9 +43,9 @@ public static class AuditTextIndex
     /// <summary>Indexes up to <paramref name="max"/> entries past the index's end; returns how many it indexed.</summary>
     public static async Task<int> CatchUpAsync(ConsoleDbContext db, int max, CancellationToken cancellationToken = default)
     {
-        if (!IsAvailable(db))
+        if (!db.Database.IsSqlite())
         {
-            return 0;
+            return await AuditWordIndex.CatchUpAsync(db, max, cancellationToken);
         }
 
         var connection = (SqliteConnection)db.Database.GetDbConnection();
@@ -76,14 +74,8 @@ public static class AuditTextIndex
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    var body = new StringBuilder();
-                    for (var i = 1; i <= 3; i++)
-                    {
-                        AppendValues(body, reader.IsDBNull(i) ? null : reader.GetString(i));
-                    }
-
-                    body.Append(reader.IsDBNull(4) ? "" : reader.GetString(4)).Append(' ');
-                    rows.Add((reader.GetInt64(0), body.ToString()));
+                    string? S(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+                    rows.Add((reader.GetInt64(0), Body(S(1), S(2), S(3), S(4))));
                 }
             }
 
@@ -116,7 +108,7 @@ public static class AuditTextIndex
     /// prefix. Read through <see cref="AuditTextHit"/>, whose column is typed, so that SQL joins and orders on the index's
     /// rowid itself (a scalar raw query would be cast, and SQLite could then neither walk the index newest first nor stop early).
     /// </summary>
-    public static IQueryable<long> Matching(ConsoleDbContext db, string text) =>
+    public static IQueryable<long> Matching(ConsoleDbContext db, string text) => !db.Database.IsSqlite() ? AuditWordIndex.Matching(db, text) :
         db.Set<AuditTextHit>().FromSqlRaw($"SELECT rowid AS \"Seq\" FROM {Table} WHERE {Table} MATCH {{0}}", MatchExpression(text)).Select(h => h.Seq);
 
     /// <summary>The user's words as a safe FTS5 expression: a quoted phrase, with a trailing * kept as a prefix.</summary>
@@ -136,6 +128,16 @@ public static class AuditTextIndex
     /// <summary>How far the index reaches: the highest seq it holds.</summary>
     public static async Task<long> IndexedThroughAsync(ConsoleDbContext db, CancellationToken cancellationToken = default) =>
         await db.Database.SqlQueryRaw<long>($"SELECT COALESCE(MAX(rowid), 0) AS \"Value\" FROM {Table}").SingleAsync(cancellationToken);
+
+    /// <summary>What free text searches in an entry: the values (not the keys) of its before, after and metadata, and its target.</summary>
+    internal static string Body(string? oldValues, string? newValues, string? metadata, string? target)
+    {
+        var body = new StringBuilder();
+        AppendValues(body, oldValues);
+        AppendValues(body, newValues);
+        AppendValues(body, metadata);
+        return body.Append(target).Append(' ').ToString();
+    }
 
     /// <summary>The values of a JSON object (not its keys), so that "Name" finds people called Name, not every customer.</summary>
     private static void AppendValues(StringBuilder body, string? json)

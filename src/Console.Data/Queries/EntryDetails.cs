@@ -79,7 +79,8 @@ public static class EntryDetailsQuery
     public static IReadOnlyDictionary<string, string> ColumnNames(IModel model, string? table)
     {
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        var entity = model.GetEntityTypes().FirstOrDefault(t => t.GetTableName() == table && !t.IsOwned());
+        // An event has no table; a keyless type read through SQL only (AuditTextHit) has none either, and must not match it.
+        var entity = table is null ? null : model.GetEntityTypes().FirstOrDefault(t => t.GetTableName() == table && !t.IsOwned());
         if (entity is null)
         {
             return names;

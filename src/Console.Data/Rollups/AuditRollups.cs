@@ -48,10 +48,14 @@ public sealed class AuditActorHourCount : IAuditCountRow
     public long Count { get; set; }
 }
 
-/// <summary>How far the rollups have counted: every entry with a seq at or below <see cref="ThroughSeq"/>, none above.</summary>
+/// <summary>
+/// How far a read-side catch-up has gone: every entry with a seq at or below <see cref="ThroughSeq"/> is counted (the
+/// hourly rollups) or indexed (the word index, <see cref="Queries.AuditWordIndex"/>), none above.
+/// </summary>
 public sealed class AuditRollupMark
 {
     public const string Hourly = "hourly";
+    public const string Words = "words";
 
     public string Name { get; set; } = Hourly;
     public long ThroughSeq { get; set; }
@@ -113,8 +117,23 @@ public static class AuditRollups
     }
 
     /// <summary>The mark: every entry at or below it is counted.</summary>
-    public static async Task<long> ThroughAsync(ConsoleDbContext db, CancellationToken cancellationToken = default) =>
-        await db.AuditRollupMarks.AsNoTracking().Where(m => m.Name == AuditRollupMark.Hourly).Select(m => (long?)m.ThroughSeq).FirstOrDefaultAsync(cancellationToken) ?? 0;
+    public static Task<long> ThroughAsync(ConsoleDbContext db, CancellationToken cancellationToken = default) => MarkAsync(db, AuditRollupMark.Hourly, cancellationToken);
+
+    internal static async Task<long> MarkAsync(ConsoleDbContext db, string name, CancellationToken cancellationToken) =>
+        await db.AuditRollupMarks.AsNoTracking().Where(m => m.Name == name).Select(m => (long?)m.ThroughSeq).FirstOrDefaultAsync(cancellationToken) ?? 0;
+
+    /// <summary>
+    /// Moves a mark from <paramref name="from"/> to <paramref name="to"/> inside the caller's transaction. False when another
+    /// process moved it first: that run is theirs, and the caller counts nothing.
+    /// </summary>
+    internal static async Task<bool> ClaimAsync(ConsoleDbContext db, string name, long from, long to, DateTime? nowUtc, CancellationToken cancellationToken)
+    {
+        var now = nowUtc ?? DateTime.UtcNow;
+        var claimed = from == 0 && !await db.AuditRollupMarks.AnyAsync(m => m.Name == name, cancellationToken)
+            ? await db.Database.ExecuteSqlRawAsync($"INSERT INTO {MarkTable} (Name, ThroughSeq, UpdatedAtUtc) VALUES ({{0}}, {{1}}, {{2}})", [name, to, now], cancellationToken)
+            : await db.Database.ExecuteSqlRawAsync($"UPDATE {MarkTable} SET ThroughSeq = {{0}}, UpdatedAtUtc = {{1}} WHERE Name = {{2}} AND ThroughSeq = {{3}}", [to, now, name, from], cancellationToken);
+        return claimed == 1;
+    }
 
     /// <summary>Counts the next <paramref name="batch"/> sealed entries into the rollups. Returns how many seqs it covered (0: current).</summary>
     public static async Task<long> CatchUpAsync(ConsoleDbContext db, int batch = DefaultBatch, DateTime? nowUtc = null, CancellationToken cancellationToken = default)
@@ -130,12 +149,7 @@ public static class AuditRollups
         var sqlServer = db.Database.IsSqlServer();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         // Claim the run first: a second process that read the same mark updates no row and counts nothing.
-        var claimed = from == 0 && !await db.AuditRollupMarks.AnyAsync(cancellationToken)
-            ? await db.Database.ExecuteSqlRawAsync($"INSERT INTO {MarkTable} (Name, ThroughSeq, UpdatedAtUtc) VALUES ({{0}}, {{1}}, {{2}})",
-                [AuditRollupMark.Hourly, to, nowUtc ?? DateTime.UtcNow], cancellationToken)
-            : await db.Database.ExecuteSqlRawAsync($"UPDATE {MarkTable} SET ThroughSeq = {{0}}, UpdatedAtUtc = {{1}} WHERE Name = {{2}} AND ThroughSeq = {{3}}",
-                [to, nowUtc ?? DateTime.UtcNow, AuditRollupMark.Hourly, from], cancellationToken);
-        if (claimed != 1)
+        if (!await ClaimAsync(db, AuditRollupMark.Hourly, from, to, nowUtc, cancellationToken))
         {
             return 0;
         }
@@ -153,7 +167,7 @@ public static class AuditRollups
         {
             await db.Database.ExecuteSqlRawAsync($"DELETE FROM {HourTable}", cancellationToken);
             await db.Database.ExecuteSqlRawAsync($"DELETE FROM {ActorHourTable}", cancellationToken);
-            await db.Database.ExecuteSqlRawAsync($"UPDATE {MarkTable} SET ThroughSeq = 0", cancellationToken);
+            await db.Database.ExecuteSqlRawAsync($"UPDATE {MarkTable} SET ThroughSeq = 0 WHERE Name = {{0}}", [AuditRollupMark.Hourly], cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 

@@ -28,11 +28,8 @@ public sealed class AuditReadSideService(DatabaseSettings settings, AuditVocabul
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(3));
         do
         {
-            if (settings.Provider == DatabaseProvider.Sqlite)
-            {
-                await CatchUpAsync(db => AuditTextIndex.CatchUpAsync(db, Batch, stoppingToken),
-                    "The full-text index could not catch up; free text searches the indexed part and says how far it lags. It tries again.", stoppingToken);
-            }
+            await CatchUpAsync(db => AuditTextIndex.CatchUpAsync(db, Batch, stoppingToken),
+                "The full-text index could not catch up; free text searches the indexed part and says how far it lags. It tries again.", stoppingToken);
 
             await CatchUpAsync(async db => (int)await AuditRollups.CatchUpAsync(db, Batch, cancellationToken: stoppingToken),
                 "The hourly rollups could not catch up; the histogram counts the entries above their mark directly (slower, still exact). It tries again.", stoppingToken);

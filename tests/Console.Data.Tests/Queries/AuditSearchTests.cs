@@ -299,5 +299,6 @@ public sealed class ColumnNameTests
         Assert.Equal("Kyc verified at", names["KycVerifiedAt"]);
         Assert.Equal("Name", names["Name"]);
         Assert.Equal("Contract value", EntryDetailsQuery.ColumnNames(db.Model, "Documents")["ContractValue"]); // a derived type's column
+        Assert.Empty(EntryDetailsQuery.ColumnNames(db.Model, null)); // an event: no table, no columns (and no keyless SQL-only type)
     }
 }

@@ -629,6 +629,20 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.ToView(null, (string)null);
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Queries.AuditTextWord", b =>
+                {
+                    b.Property<string>("Word")
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Word", "Seq");
+
+                    b.ToTable("AuditTextWords", (string)null);
+                });
+
             modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorHourCount", b =>
                 {
                     b.Property<string>("ActorName")

@@ -612,6 +612,20 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
                     b.ToView(null, (string)null);
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Queries.AuditTextWord", b =>
+                {
+                    b.Property<string>("Word")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Word", "Seq");
+
+                    b.ToTable("AuditTextWords", (string)null);
+                });
+
             modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorHourCount", b =>
                 {
                     b.Property<string>("ActorName")
