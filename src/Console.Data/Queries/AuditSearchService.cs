@@ -33,9 +33,9 @@ public sealed record AuditHistogram(DateTime FromUtc, DateTime ToUtc, TimeSpan B
 }
 
 /// <summary>
-/// A search's entries, as queries over the store. With free text on SQLite, one text clause drives the read: its matches
-/// come from the full-text index newest first and are joined to the entries by seq, so the newest page stops after a
-/// page of hits instead of collecting every match of a common word first. Every reader that orders or pages uses
+/// A search's entries, as queries over the store. With free text, one text clause drives the read: its matches come from
+/// the text index (<see cref="AuditTextIndex"/>) newest first and are joined to the entries by seq, so the newest page
+/// stops after a page of hits instead of collecting every match of a common word first. Every reader that orders or pages uses
 /// <see cref="NewestFirst"/> and <see cref="OldestFirst"/>, which keep that order.
 /// </summary>
 public sealed class AuditFilter(IQueryable<AuditEntry> entries, IQueryable<long>? textMatches, List<string> notes)

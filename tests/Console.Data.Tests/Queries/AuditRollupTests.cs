@@ -13,23 +13,12 @@ public abstract class AuditRollupTests
 {
     protected abstract Task<TestDatabase> CreateStoreAsync();
 
-    private static readonly AuditContext Bob = new(new AuditActor("u-bob", "Bob.Builder@example.test", ["Operator"]), "page:/customers/1", "corr-bob", "10.0.0.2", "Chrome");
+    private static readonly AuditContext Bob = QueryTestData.Bob;
 
-    private sealed class Clock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
-    private static Customer NewCustomer(string name) => new()
-    {
-        Name = name, Email = name.Replace(' ', '.').ToLowerInvariant() + "@example.test", Risk = RiskRating.Low, TaxId = "DE1",
-        CreatedAt = DateTimeOffset.UnixEpoch, Address = new Address { Street = "1 Harbour Road", City = "Dublin", PostalCode = "D02", Country = "IE" },
-    };
+    private static Customer NewCustomer(string name) => QueryTestData.NewCustomer(name);
 
     /// <summary>Every kind of write, spread over hours at odd minutes: EF inserts, updates and deletes, bulk updates and deletes, raw SQL sealed out of band, and events.</summary>
-    private static async Task WriteEveryKindAsync(TestDatabase store, Clock clock, int round)
+    private static async Task WriteEveryKindAsync(TestDatabase store, TestClock clock, int round)
     {
         clock.Now = clock.Now.AddMinutes(47);
         int id;
@@ -91,7 +80,7 @@ public abstract class AuditRollupTests
     public async Task The_rollups_equal_a_fresh_count_after_every_kind_of_write_however_the_catch_up_is_split()
     {
         await using var store = await CreateStoreAsync();
-        var clock = new Clock(new DateTimeOffset(2026, 11, 20, 6, 10, 0, TimeSpan.Zero));
+        var clock = new TestClock(new DateTimeOffset(2026, 11, 20, 6, 10, 0, TimeSpan.Zero));
         for (var round = 0; round < 4; round++)
         {
             await WriteEveryKindAsync(store, clock, round);
@@ -117,7 +106,7 @@ public abstract class AuditRollupTests
     public async Task Two_readers_catching_up_at_once_never_count_an_entry_twice()
     {
         await using var store = await CreateStoreAsync();
-        var clock = new Clock(new DateTimeOffset(2026, 11, 20, 6, 10, 0, TimeSpan.Zero));
+        var clock = new TestClock(new DateTimeOffset(2026, 11, 20, 6, 10, 0, TimeSpan.Zero));
         for (var round = 0; round < 3; round++)
         {
             await WriteEveryKindAsync(store, clock, round);
@@ -142,7 +131,7 @@ public abstract class AuditRollupTests
     public async Task A_catch_up_that_fails_half_way_leaves_the_rollups_and_their_mark_as_they_were()
     {
         await using var store = await CreateStoreAsync();
-        var clock = new Clock(new DateTimeOffset(2026, 11, 20, 6, 10, 0, TimeSpan.Zero));
+        var clock = new TestClock(new DateTimeOffset(2026, 11, 20, 6, 10, 0, TimeSpan.Zero));
         await WriteEveryKindAsync(store, clock, 0);
         await using (var db = store.Unaudited())
         {
@@ -182,7 +171,7 @@ public abstract class AuditRollupTests
     public async Task The_histogram_through_the_rollups_equals_the_histogram_of_the_entries_for_every_filter_they_count_by()
     {
         await using var store = await CreateStoreAsync();
-        var clock = new Clock(new DateTimeOffset(2026, 11, 20, 6, 10, 0, TimeSpan.Zero));
+        var clock = new TestClock(new DateTimeOffset(2026, 11, 20, 6, 10, 0, TimeSpan.Zero));
         for (var round = 0; round < 6; round++)
         {
             await WriteEveryKindAsync(store, clock, round);

@@ -12,21 +12,10 @@ public abstract class AuditSearchTests
 {
     protected abstract Task<TestDatabase> CreateStoreAsync();
 
-    private static readonly AuditContext Bob = new(new AuditActor("u-bob", "Bob.Builder@example.test", ["Operator"]), "page:/customers/1", "corr-bob", "10.0.0.2", "Chrome");
+    private static readonly AuditContext Bob = QueryTestData.Bob;
     private static readonly AuditContext Mallory = new(new AuditActor("anonymous", "mallory@example.test", []), "endpoint:POST /account/login", "corr-mal", "203.0.113.9", "curl");
 
-    private sealed class Clock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
-    private static Customer NewCustomer(string name) => new()
-    {
-        Name = name, Email = name.Replace(' ', '.').ToLowerInvariant() + "@example.test", Risk = RiskRating.Low, TaxId = "DE1",
-        CreatedAt = DateTimeOffset.UnixEpoch, Address = new Address { Street = "1 Harbour Road", City = "Dublin", PostalCode = "D02", Country = "IE" },
-    };
+    private static Customer NewCustomer(string name) => QueryTestData.NewCustomer(name);
 
     /// <summary>Alice adds a customer and a tag link, Bob renames the customer, a tool outside the app inserts a tag, Mallory fails to log in.</summary>
     private static async Task<(TestDatabase Store, int CustomerId)> StoryAsync(Func<Task<TestDatabase>> create)
@@ -192,7 +181,7 @@ public abstract class AuditSearchTests
     public async Task Counts_stop_at_the_bound_and_the_histogram_adds_up_to_the_count()
     {
         await using var store = await CreateStoreAsync();
-        var clock = new Clock(new DateTimeOffset(2026, 11, 20, 9, 0, 0, TimeSpan.Zero));
+        var clock = new TestClock(new DateTimeOffset(2026, 11, 20, 9, 0, 0, TimeSpan.Zero));
         for (var day = 0; day < 5; day++)
         {
             clock.Now = clock.Now.AddDays(1);
@@ -222,7 +211,7 @@ public abstract class AuditSearchTests
     public async Task Jump_goes_to_a_seq_or_to_the_newest_entry_at_or_before_a_time_and_says_what_it_cannot_read()
     {
         await using var store = await CreateStoreAsync();
-        var clock = new Clock(new DateTimeOffset(2026, 11, 20, 9, 0, 0, TimeSpan.Zero));
+        var clock = new TestClock(new DateTimeOffset(2026, 11, 20, 9, 0, 0, TimeSpan.Zero));
         for (var hour = 0; hour < 4; hour++)
         {
             clock.Now = clock.Now.AddHours(1);
