@@ -38,10 +38,16 @@ public sealed record AuditHistogram(DateTime FromUtc, DateTime ToUtc, TimeSpan B
 /// stops after a page of hits instead of collecting every match of a common word first. Every reader that orders or pages uses
 /// <see cref="NewestFirst"/> and <see cref="OldestFirst"/>, which keep that order.
 /// </summary>
-public sealed class AuditFilter(IQueryable<AuditEntry> entries, IQueryable<long>? textMatches, List<string> notes)
+public sealed class AuditFilter(IQueryable<AuditEntry> entries, IQueryable<long>? textMatches, List<string> notes, AuditQuery query, AuditVocabularySnapshot vocabulary)
 {
     /// <summary>Names that matched nothing, a lagging text index: what the page says above the results.</summary>
     public List<string> Notes => notes;
+
+    /// <summary>The whole query, text clauses included.</summary>
+    public AuditQuery Query => query;
+
+    /// <summary>The trail's names the query was resolved against (also what the query bar suggests).</summary>
+    public AuditVocabularySnapshot Vocabulary => vocabulary;
 
     /// <summary>Every matching entry, in no particular order (counts, histograms, exports that sort on their own).</summary>
     public IQueryable<AuditEntry> Entries => textMatches is null ? entries : from seq in textMatches join e in entries on seq equals e.Seq select e;
@@ -111,6 +117,7 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
     /// <summary>The search's entries (<see cref="AuditFilter"/>), with notes on names that matched nothing.</summary>
     public async Task<AuditFilter> FilterAsync(ConsoleDbContext db, AuditQuery query, TimeRange range, CancellationToken cancellationToken = default)
     {
+        var whole = query;
         var notes = new List<string>();
         var words = await vocabulary.CurrentAsync(db, cancellationToken);
         Func<string, IQueryable<long>> fullText = text => AuditTextIndex.Matching(db, text);
@@ -145,13 +152,16 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
         }
 
         var entries = AuditFilterTranslator.Apply(db.AuditEntries.AsNoTracking(), query, range, NowUtc, words, notes, fullText, db.Database.IsSqlite(), broad);
-        return new AuditFilter(entries, driving, notes);
+        return new AuditFilter(entries, driving, notes, whole, words);
     }
 
-    public async Task<AuditPage> PageAsync(ConsoleDbContext db, AuditSearch search, int pageSize, CancellationToken cancellationToken = default)
+    public async Task<AuditPage> PageAsync(ConsoleDbContext db, AuditSearch search, int pageSize, CancellationToken cancellationToken = default) =>
+        await PageAsync(await FilterAsync(db, search.Query, search.Range, cancellationToken), search, pageSize, cancellationToken);
+
+    /// <summary>The page at the search's cursor, read through a filter made once for the search (page, count and histogram share it).</summary>
+    public static async Task<AuditPage> PageAsync(AuditFilter filter, AuditSearch search, int pageSize, CancellationToken cancellationToken = default)
     {
         pageSize = Math.Clamp(pageSize, 1, 500);
-        var filter = await FilterAsync(db, search.Query, search.Range, cancellationToken);
         if (search.After is { } after)
         {
             var newer = await filter.OldestFirst(after).Take(pageSize + 1).ToListAsync(cancellationToken);
@@ -209,9 +219,11 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
     }
 
     /// <summary>How many entries match, counted up to <paramref name="bound"/>.</summary>
-    public async Task<BoundedCount> CountAsync(ConsoleDbContext db, AuditSearch search, int bound = DefaultCountBound, CancellationToken cancellationToken = default)
+    public async Task<BoundedCount> CountAsync(ConsoleDbContext db, AuditSearch search, int bound = DefaultCountBound, CancellationToken cancellationToken = default) =>
+        await CountAsync(await FilterAsync(db, search.Query, search.Range, cancellationToken), bound, cancellationToken);
+
+    public static async Task<BoundedCount> CountAsync(AuditFilter filter, int bound = DefaultCountBound, CancellationToken cancellationToken = default)
     {
-        var filter = await FilterAsync(db, search.Query, search.Range, cancellationToken);
         // Newest first, as the page reads: the matches of a common word are counted from the top of the index, not the oldest.
         var count = await filter.NewestFirst().Select(e => e.Seq).Take(bound + 1).CountAsync(cancellationToken);
         return count > bound ? new BoundedCount(bound, true) : new BoundedCount(count, false);
@@ -223,10 +235,14 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
     /// (<see cref="AuditRollups"/>) up to their mark; the entries above the mark and the part-hours at the range's ends are
     /// counted from the trail itself, so the figure is exact however far the rollups lag.
     /// </summary>
-    public async Task<AuditHistogram> HistogramAsync(ConsoleDbContext db, AuditSearch search, int maxBars = 120, bool useRollups = true, CancellationToken cancellationToken = default)
+    public async Task<AuditHistogram> HistogramAsync(ConsoleDbContext db, AuditSearch search, int maxBars = 120, bool useRollups = true, CancellationToken cancellationToken = default) =>
+        await HistogramAsync(db, await FilterAsync(db, search.Query, search.Range, cancellationToken), search.Range, maxBars, useRollups, cancellationToken);
+
+    /// <summary>The histogram of a filter made for <paramref name="range"/> on <paramref name="db"/>.</summary>
+    public async Task<AuditHistogram> HistogramAsync(ConsoleDbContext db, AuditFilter filter, TimeRange range, int maxBars = 120, bool useRollups = true, CancellationToken cancellationToken = default)
     {
         var now = NowUtc;
-        var (from, to) = search.Range.Resolve(now);
+        var (from, to) = range.Resolve(now);
         var end = to ?? now;
         var start = from ?? await db.AuditEntries.MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken) ?? end.AddHours(-1);
         var size = BarSizes.FirstOrDefault(s => (end - start) / s <= maxBars, BarSizes[^1]);
@@ -235,9 +251,20 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
         var originEpoch = new DateTimeOffset(origin, TimeSpan.Zero).ToUnixTimeSeconds();
         var counts = new Dictionary<(long Bar, string Operation), long>();
 
-        async Task CountEntriesAsync(TimeRange range, long aboveSeq = 0)
+        // The filter's entries within [after, before) of its range, above a seq: every part lies inside the range.
+        async Task CountEntriesAsync(DateTime? after = null, DateTime? before = null, long aboveSeq = 0)
         {
-            var entries = (await FilterAsync(db, search.Query, range, cancellationToken)).Entries;
+            var entries = filter.Entries;
+            if (after is { } a)
+            {
+                entries = entries.Where(e => e.OccurredAtUtc >= a);
+            }
+
+            if (before is { } b)
+            {
+                entries = entries.Where(e => e.OccurredAtUtc < b);
+            }
+
             if (aboveSeq > 0)
             {
                 entries = entries.Where(e => e.Seq > aboveSeq);
@@ -253,7 +280,7 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
             }
         }
 
-        var through = useRollups && size >= TimeSpan.FromHours(1) && AuditFilterTranslator.FitsRollups(search.Query)
+        var through = useRollups && size >= TimeSpan.FromHours(1) && AuditFilterTranslator.FitsRollups(filter.Query)
             ? await AuditRollups.ThroughAsync(db, cancellationToken)
             : 0;
         if (through > 0)
@@ -266,11 +293,10 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
                 endHour = firstHour; // a range inside one hour: no whole hour
             }
 
-            var words = await vocabulary.CurrentAsync(db, cancellationToken);
-            var notes = new List<string>();
-            var rollups = search.Query.For(QueryFields.Actor).Any()
-                ? await Sum(AuditFilterTranslator.ApplyToRollup(db.AuditActorHourCounts.AsNoTracking(), search.Query, words, notes))
-                : await Sum(AuditFilterTranslator.ApplyToRollup(db.AuditHourCounts.AsNoTracking(), search.Query, words, notes));
+            var notes = new List<string>(); // the filter said them already
+            var rollups = filter.Query.For(QueryFields.Actor).Any()
+                ? await Sum(AuditFilterTranslator.ApplyToRollup(db.AuditActorHourCounts.AsNoTracking(), filter.Query, filter.Vocabulary, notes))
+                : await Sum(AuditFilterTranslator.ApplyToRollup(db.AuditHourCounts.AsNoTracking(), filter.Query, filter.Vocabulary, notes));
             foreach (var row in rollups)
             {
                 counts[(row.Bar, row.Operation)] = counts.GetValueOrDefault((row.Bar, row.Operation)) + row.Count;
@@ -279,15 +305,15 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
             DateTime? Time(long? hour) => hour is { } h ? DateTime.UnixEpoch.AddHours(h) : null;
             if (from is { } rangeStart && Time(firstHour)!.Value > rangeStart)
             {
-                await CountEntriesAsync(TimeRange.Between(rangeStart, Time(firstHour)));
+                await CountEntriesAsync(before: Time(firstHour));
             }
 
             if (to is { } rangeEnd && Time(endHour)!.Value < rangeEnd)
             {
-                await CountEntriesAsync(TimeRange.Between(Time(endHour), rangeEnd));
+                await CountEntriesAsync(after: Time(endHour));
             }
 
-            await CountEntriesAsync(TimeRange.Between(Time(firstHour), Time(endHour)), aboveSeq: through);
+            await CountEntriesAsync(Time(firstHour), Time(endHour), aboveSeq: through);
 
             async Task<List<(long Bar, string Operation, long Count)>> Sum<T>(IQueryable<T> rows) where T : class, IAuditCountRow
             {
@@ -309,12 +335,13 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
         }
         else
         {
-            await CountEntriesAsync(search.Range);
+            await CountEntriesAsync();
         }
 
         var count = (int)Math.Floor((end - origin) / size) + 1; // the bar holding "now" too
+        var byBar = counts.ToLookup(c => c.Key.Bar);
         var bars = Enumerable.Range(0, Math.Max(count, 1))
-            .Select(i => new HistogramBar(origin + size * i, counts.Where(c => c.Key.Bar == i).ToDictionary(c => c.Key.Operation, c => (int)c.Value)))
+            .Select(i => new HistogramBar(origin + size * i, byBar[i].ToDictionary(c => c.Key.Operation, c => (int)c.Value)))
             .ToList();
         return new AuditHistogram(start, end, size, bars);
     }

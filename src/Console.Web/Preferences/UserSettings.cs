@@ -29,13 +29,16 @@ public sealed class UserSettings(IDbContextFactory<ConsoleDbContext> contexts, I
 
     public event Action? Changed;
 
+    /// <summary>Reads the user's row once per circuit (this service is scoped to it); later pages reuse what it read and what it saved.</summary>
     public async Task LoadAsync(ClaimsPrincipal user)
     {
-        _userId = user.FindFirstValue(ClaimTypes.NameIdentifier);
-        if (_userId is null)
+        var userId = user.FindFirstValue(ClaimTypes.NameIdentifier);
+        if (userId is null || userId == _userId)
         {
             return;
         }
+
+        _userId = userId;
 
         await using var db = await contexts.CreateDbContextAsync();
         Current = await UserPreferenceStore.ReadAsync(db, _userId);
