@@ -30,7 +30,7 @@ public static class EntryDiff
 {
     public static IReadOnlyList<DiffRow> Build(AuditEntry entry, RecordState before, RecordState after)
     {
-        var changed = ChangedColumns(entry);
+        var changed = ChangedColumns(entry).ToHashSet();
         var columns = before.Columns.Keys.Concat(after.Columns.Keys).Distinct().ToList();
         var rows = new List<DiffRow>();
         foreach (var column in columns)
@@ -144,11 +144,12 @@ public static class EntryDiff
         return leaves;
     }
 
-    private static HashSet<string> ChangedColumns(AuditEntry entry)
+    /// <summary>The columns an update changed, in capture order (none for other operations, or when the list cannot be read).</summary>
+    public static IReadOnlyList<string> ChangedColumns(AuditEntry entry)
     {
         try
         {
-            return entry.ChangedColumns is null ? [] : JsonSerializer.Deserialize<HashSet<string>>(entry.ChangedColumns) ?? [];
+            return entry.ChangedColumns is null ? [] : JsonSerializer.Deserialize<List<string>>(entry.ChangedColumns) ?? [];
         }
         catch (JsonException)
         {

@@ -61,8 +61,9 @@ public static partial class ValueDisplay
 
     public static bool IsAmount(string column) => AmountNames.Any(n => column.EndsWith(n, StringComparison.Ordinal));
 
-    public static string Money(decimal amount, string? currency) =>
-        amount.ToString("#,##0.00", CultureInfo.InvariantCulture) + (string.IsNullOrEmpty(currency) ? "" : " " + currency);
+    /// <summary>1234.5 and EUR read "1,234.50 EUR"; <paramref name="separator"/> goes between the figure and the currency.</summary>
+    public static string Money(decimal amount, string? currency, string separator = " ") =>
+        amount.ToString("#,##0.00", CultureInfo.InvariantCulture) + (string.IsNullOrEmpty(currency) ? "" : separator + currency);
 
     public static string Pretty(JsonElement element) => JsonSerializer.Serialize(element, PrettyOptions);
 

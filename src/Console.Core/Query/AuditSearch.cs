@@ -10,8 +10,6 @@ public sealed record AuditSearch(AuditQuery Query, TimeRange Range, long? Before
 {
     public static readonly AuditSearch Default = new(AuditQuery.Empty, TimeRange.Default);
 
-    public const int MaxParameterLength = QueryParser.MaxLength;
-
     private static readonly string[] Known = ["q", "range", "from", "to", "before", "after"];
 
     /// <summary>The same search from its first page (a new query or range resets the position).</summary>

@@ -29,8 +29,6 @@ public sealed record TimeRange(string? Preset, DateTime? FromUtc = null, DateTim
 
     public static TimeRange Between(DateTime? fromUtc, DateTime? toUtc) => new(null, fromUtc, toUtc);
 
-    public bool IsPreset => Preset is not null;
-
     /// <summary>The bounds at <paramref name="nowUtc"/>: from (inclusive) and to (exclusive); null means unbounded.</summary>
     public (DateTime? From, DateTime? To) Resolve(DateTime nowUtc)
     {

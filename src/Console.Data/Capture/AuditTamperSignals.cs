@@ -1,4 +1,3 @@
-using System.Text.Json;
 using ComplianceConsole.Core.Auditing;
 using Microsoft.EntityFrameworkCore;
 
@@ -18,7 +17,7 @@ public static class AuditTamperSignals
         var acknowledged = 0L;
         var acks = await db.Set<AuditEntry>().AsNoTracking().Where(e => e.EventName == AuditEventNames.TamperAcknowledged)
             .OrderByDescending(e => e.Seq).Select(e => e.Metadata).Take(1).ToListAsync(cancellationToken);
-        if (acks is [{ } metadata] && Read(metadata).GetValueOrDefault("throughSeq") is { } through)
+        if (acks is [{ } metadata] && EventSummary.Metadata(metadata).GetValueOrDefault("throughSeq") is { } through)
         {
             acknowledged = long.Parse(through, System.Globalization.CultureInfo.InvariantCulture);
         }
@@ -27,7 +26,7 @@ public static class AuditTamperSignals
             .Where(e => e.EventName == AuditEventNames.CaptureRestored && e.Seq > acknowledged).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
         return restored.Select(e =>
         {
-            var m = Read(e.Metadata);
+            var m = EventSummary.Metadata(e.Metadata);
             return new TamperSignal(e.Seq, e.OccurredAtUtc, m.GetValueOrDefault("restored") ?? "", m.GetValueOrDefault("since"));
         }).ToList();
     }
@@ -36,7 +35,4 @@ public static class AuditTamperSignals
     public static Task AcknowledgeAsync(DbContext db, long throughSeq, string note, CancellationToken cancellationToken = default) =>
         db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.TamperAcknowledged, "audit-capture",
             new Dictionary<string, string?> { ["throughSeq"] = throughSeq.ToString(System.Globalization.CultureInfo.InvariantCulture), ["note"] = note }), cancellationToken);
-
-    private static Dictionary<string, string?> Read(string? metadata) =>
-        metadata is null ? [] : JsonSerializer.Deserialize<Dictionary<string, string?>>(metadata) ?? [];
 }

@@ -30,4 +30,7 @@ public static class ConsoleRoles
 
     /// <summary>Who may view managed data: everyone signed in. Officers and Auditors read every record; only editors change them.</summary>
     public const string DataViewers = Admin + "," + Operator + "," + ComplianceOfficer + "," + Auditor;
+
+    /// <summary>Whether the user holds one of the roles of a list above (what <c>[Authorize(Roles = …)]</c> checks).</summary>
+    public static bool Holds(System.Security.Claims.ClaimsPrincipal user, string roles) => roles.Split(',').Any(user.IsInRole);
 }

@@ -66,7 +66,7 @@ public static class AuditTextIndex
 
             await using var read = connection.CreateCommand();
             read.Transaction = transaction;
-            read.CommandText = $"SELECT Seq, OldValues, NewValues, Metadata, Target, ActorName FROM {AuditStoreModel.EntriesTable} WHERE Seq > $after ORDER BY Seq LIMIT $max";
+            read.CommandText = $"SELECT Seq, OldValues, NewValues, Metadata, Target FROM {AuditStoreModel.EntriesTable} WHERE Seq > $after ORDER BY Seq LIMIT $max";
             read.Parameters.AddWithValue("$after", through);
             read.Parameters.AddWithValue("$max", max);
             var rows = new List<(long Seq, string Body)>();
@@ -176,22 +176,14 @@ public static class AuditTextIndex
 
                     break;
                 case JsonValueKind.String:
-                    var s = element.GetString()!;
-                    if (s.Length > 1 && s[0] is '{' or '[')
+                    // A JSON column stored as text is walked as JSON, as the diff reads it; any other string is text.
+                    if (ComplianceConsole.Core.Diff.EntryDiff.Document(element) is { } inner)
                     {
-                        try
-                        {
-                            using var inner = JsonDocument.Parse(s);
-                            Walk(inner.RootElement);
-                            break;
-                        }
-                        catch (JsonException)
-                        {
-                            // not embedded JSON: index it as text
-                        }
+                        Walk(inner);
+                        break;
                     }
 
-                    body.Append(s).Append(' ');
+                    body.Append(element.GetString()).Append(' ');
                     break;
                 case JsonValueKind.Number:
                     body.Append(element.GetRawText()).Append(' ');

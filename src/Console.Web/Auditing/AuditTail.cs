@@ -17,17 +17,6 @@ public sealed class AuditTail(DatabaseSettings settings, ILogger<AuditTail> log)
 
     public long Head { get; private set; }
 
-    public int Subscribers
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _subscribers.Count;
-            }
-        }
-    }
-
     /// <summary>Calls <paramref name="onNewHead"/> with the new head seq whenever entries are sealed; dispose to stop.</summary>
     public IDisposable Subscribe(Func<long, Task> onNewHead)
     {

@@ -21,7 +21,7 @@ public sealed class ReadAudit(IDbContextFactory<ConsoleDbContext> contexts, ILog
     public Task DeniedAsync(string route, string page, IReadOnlyList<string> needs, CancellationToken cancellationToken = default) =>
         RecordAsync(AuditEventNames.AccessDenied, route, new Dictionary<string, string?>
         {
-            ["route"] = Clip(route, 300),
+            ["route"] = WebAuditContextAccessor.Truncate(route, 300)!,
             ["page"] = page,
             ["needs"] = needs.Count == 0 ? "signed-in user" : string.Join(",", needs),
         }, cancellationToken);
@@ -49,6 +49,13 @@ public sealed class ReadAudit(IDbContextFactory<ConsoleDbContext> contexts, ILog
     public Task HistoryViewedAsync(string table, string key, CancellationToken cancellationToken = default) =>
         RecordAsync(AuditEventNames.AuditViewed, $"{table}/{key}", new Dictionary<string, string?> { ["table"] = table, ["key"] = key }, cancellationToken);
 
+    /// <summary>
+    /// Records that a trail reader opened the managed record with this single-column id, keyed as the trail keys it:
+    /// <c>{"Id":7}</c>, or <c>{"Id":"74C9E82F-…"}</c> for a GUID (upper case, as SQLite stores it).
+    /// </summary>
+    public Task RecordViewedAsync(System.Security.Claims.ClaimsPrincipal user, string table, object id, CancellationToken cancellationToken = default) =>
+        RecordViewedAsync(user, table, id is Guid guid ? $"{{\"Id\":\"{guid.ToString().ToUpperInvariant()}\"}}" : $"{{\"Id\":{id}}}", cancellationToken);
+
     /// <summary>Records that a trail reader (not an editor at work) opened a managed record.</summary>
     public Task RecordViewedAsync(System.Security.Claims.ClaimsPrincipal user, string table, string key, CancellationToken cancellationToken = default) =>
         user.IsInRole(ConsoleRoles.ComplianceOfficer) || user.IsInRole(ConsoleRoles.Auditor)
@@ -60,13 +67,11 @@ public sealed class ReadAudit(IDbContextFactory<ConsoleDbContext> contexts, ILog
         try
         {
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            await db.Database.RecordAuditEventAsync(new AuditEventRequest(name, Clip(target, 400), metadata), cancellationToken);
+            await db.Database.RecordAuditEventAsync(new AuditEventRequest(name, WebAuditContextAccessor.Truncate(target, 400), metadata), cancellationToken);
         }
         catch (Exception ex) when (ex is AuditCaptureException or DbException or DbUpdateException)
         {
             log.LogError(ex, "The {Event} event could not be recorded: the audit trail cannot be written. Check /health.", name);
         }
     }
-
-    private static string Clip(string text, int max) => text.Length <= max ? text : text[..max];
 }

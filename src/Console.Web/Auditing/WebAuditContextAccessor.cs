@@ -51,5 +51,5 @@ public sealed class WebAuditContextAccessor : IAuditContextAccessor
         while (Interlocked.CompareExchange(ref _current, after, before) != before);
     }
 
-    private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
+    internal static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
 }

@@ -27,7 +27,7 @@ public static class HealthEndpoint
     {
         var options = app.ServiceProvider.GetRequiredService<IOptions<HealthOptions>>().Value;
         var readers = new AuthorizationPolicyBuilder()
-            .AddRequirements(new RolesOrMonitorToken(options.MonitorToken, [ConsoleRoles.Admin, ConsoleRoles.ComplianceOfficer, ConsoleRoles.Auditor]))
+            .AddRequirements(new RolesOrMonitorToken(options.MonitorToken, ConsoleRoles.TrailReaders.Split(',')))
             .Build();
         app.MapGet("/health", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, ILoggerFactory loggers, CancellationToken ct) =>
             {

@@ -68,8 +68,8 @@ public static class WebSetup
         // Every page and endpoint needs a signed-in user unless it says otherwise; pages add their roles.
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
-            .AddPolicy(ConsolePolicies.ExportTrail, p => p.RequireRole(ConsoleRoles.Admin, ConsoleRoles.ComplianceOfficer))
-            .AddPolicy(ConsolePolicies.ManageRetention, p => p.RequireRole(ConsoleRoles.Admin, ConsoleRoles.ComplianceOfficer));
+            .AddPolicy(ConsolePolicies.ExportTrail, p => p.RequireRole(ConsoleRoles.TrailExporters.Split(',')))
+            .AddPolicy(ConsolePolicies.ManageRetention, p => p.RequireRole(ConsoleRoles.RetentionManagers.Split(',')));
         // Refusals are recorded, pages get the access-denied page, endpoints get 401/403 (never a redirect to HTML).
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessDeniedHandler>();
         services.AddCascadingAuthenticationState();

@@ -74,18 +74,6 @@ public static class EntryColumns
     public static string RecordValue(string? keyJson) =>
         Values(keyJson) is { Count: 1 } values ? values[0].Value : keyJson ?? "";
 
-    public static IEnumerable<string> ChangedColumns(AuditEntry e)
-    {
-        try
-        {
-            return e.ChangedColumns is null ? [] : JsonSerializer.Deserialize<List<string>>(e.ChangedColumns) ?? [];
-        }
-        catch (JsonException)
-        {
-            return [];
-        }
-    }
-
     private static List<(string Name, string Value)>? Values(string? keyJson)
     {
         if (string.IsNullOrEmpty(keyJson))

@@ -22,8 +22,11 @@ public static class ListLoad
 
     public static bool IsDatabaseFailure(Exception ex) => ex is DbException or InvalidOperationException { InnerException: DbException } or DbUpdateException or TimeoutException;
 
+    /// <summary>What happened and what to do next, for a read that failed (a list, the audit log).</summary>
+    public static string Message(Exception ex) => Describe(ex) + " Try again; if it keeps failing, an administrator can check the console's health page.";
+
     /// <summary>What happened, in words for the user; the next step is the page's to say.</summary>
-    public static string Describe(Exception ex)
+    private static string Describe(Exception ex)
     {
         var reason = (ex as DbException ?? ex.InnerException as DbException)?.Message ?? ex.Message;
         return $"The database did not answer ({EchoText.Cap(reason.TrimEnd('.'), 200)}).";
