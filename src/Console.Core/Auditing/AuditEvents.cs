@@ -31,6 +31,27 @@ public static class AuditEventNames
     /// </summary>
     public const string RetentionPurged = "retention.purged";
 
+    /// <summary>
+    /// A record as it stood when capture began on its table (the baseline): one entry per row that existed without a
+    /// trail, with the table and key of the row and its values as NewValues. Replay starts from it (<c>RecordHistory</c>).
+    /// </summary>
+    public const string CaptureBaseline = "capture.baseline";
+
+    /// <summary>A table's baseline is complete: every row that existed when capture began has its snapshot (metadata: table, rows).</summary>
+    public const string CaptureBaselineCompleted = "capture.baseline_completed";
+
+    /// <summary>A record's state kept by a retention purge before it deletes the entries behind it (written by the archive; same shape as a baseline).</summary>
+    public const string RetentionSnapshot = "retention.snapshot";
+
+    /// <summary>A reconciliation compared the live rows with the state the trail rebuilds (metadata: tables, rows, mismatches).</summary>
+    public const string ReconcileCompleted = "audit.reconciled";
+
+    /// <summary>A reconciliation found rows that differ from the trail: changes that bypassed capture (metadata: counts and the first keys).</summary>
+    public const string ReconcileMismatch = "audit.reconcile_mismatch";
+
+    /// <summary>Events that carry a whole record's state: replay starts from them as from an insert.</summary>
+    public static bool IsSnapshot(string? name) => name is CaptureBaseline or RetentionSnapshot;
+
     /// <summary>A page or endpoint was refused (metadata: route, page, needs = the roles that would have been let in).</summary>
     public const string AccessDenied = "access.denied";
 
@@ -49,7 +70,7 @@ public static class AuditEventNames
     /// <summary>Whether an event records a failure or a refusal (shown differently from a success).</summary>
     public static bool IsFailure(string? name) =>
         name is not null && (name.EndsWith("_failed", StringComparison.Ordinal) || name.EndsWith(".denied", StringComparison.Ordinal)
-            || name.EndsWith("locked_out", StringComparison.Ordinal) || name == CaptureRestored);
+            || name.EndsWith("locked_out", StringComparison.Ordinal) || name is CaptureRestored or ReconcileMismatch);
 
     public static bool IsValid(string name)
     {

@@ -52,6 +52,29 @@ public static class EntryDiff
         return rows.OrderBy(r => r.Kind == DiffKind.Unchanged ? 1 : 0).ToList();
     }
 
+    /// <summary>
+    /// The diff between two states of one record (two versions, or a version and the live row): every column, changed
+    /// first. A column that one side never saw is not known there; a record that did not exist on a side is added or removed.
+    /// </summary>
+    public static IReadOnlyList<DiffRow> Compare(RecordState older, RecordState newer)
+    {
+        var rows = new List<DiffRow>();
+        foreach (var column in older.Columns.Keys.Concat(newer.Columns.Keys).Distinct())
+        {
+            JsonElement? b = older.Exists ? older[column] : null;
+            JsonElement? a = newer.Exists ? newer[column] : null;
+            var redacted = IsRedacted(b) || IsRedacted(a);
+            var kind = !older.Exists && newer.Exists ? DiffKind.Added
+                : older.Exists && !newer.Exists ? DiffKind.Removed
+                : !older.Exists ? DiffKind.Unchanged
+                : SameJson(b, a) ? DiffKind.Unchanged : DiffKind.Changed;
+            var known = !older.Exists || !newer.Exists || (older.Columns.ContainsKey(column) && newer.Columns.ContainsKey(column));
+            rows.Add(new DiffRow(column, b, a, kind, redacted, known, redacted ? [] : JsonChildren(b, a, kind)));
+        }
+
+        return rows.OrderBy(r => r.Kind == DiffKind.Unchanged ? 1 : 0).ToList();
+    }
+
     public static bool IsRedacted(JsonElement? value) =>
         value is { ValueKind: JsonValueKind.String } v && v.GetString() is AuditRedaction.Placeholder or AuditRedaction.ChangedPlaceholder;
 

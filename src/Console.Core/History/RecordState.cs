@@ -24,13 +24,53 @@ public static class RecordHistory
     public static RecordState Replay(IEnumerable<AuditEntry> entries, long throughSeq = long.MaxValue)
     {
         var state = RecordState.None;
-        foreach (var entry in entries.Where(e => e.Operation != AuditOperations.Event && e.Seq <= throughSeq).OrderBy(e => e.Seq))
+        foreach (var entry in entries.Where(e => e.Seq <= throughSeq).OrderBy(e => e.Seq))
         {
             state = Apply(state, entry);
         }
 
         return state;
     }
+
+    /// <summary>The record as it stood at <paramref name="atUtc"/>: after every entry that occurred at or before it.</summary>
+    public static RecordState AsOf(IEnumerable<AuditEntry> entries, DateTime atUtc)
+    {
+        var state = RecordState.None;
+        foreach (var entry in entries.OrderBy(e => e.Seq))
+        {
+            if (entry.OccurredAtUtc > atUtc)
+            {
+                break;
+            }
+
+            state = Apply(state, entry);
+        }
+
+        return state;
+    }
+
+    /// <summary>Every version of the record, oldest first: each entry that changed it, with the record just after it.</summary>
+    public static IReadOnlyList<(AuditEntry Entry, RecordState After)> Versions(IEnumerable<AuditEntry> entries)
+    {
+        var versions = new List<(AuditEntry, RecordState)>();
+        var state = RecordState.None;
+        foreach (var entry in entries.OrderBy(e => e.Seq))
+        {
+            var next = Apply(state, entry);
+            if (!ReferenceEquals(next, state))
+            {
+                versions.Add((entry, next));
+            }
+
+            state = next;
+        }
+
+        return versions;
+    }
+
+    /// <summary>Whether an entry changes a record's state (a row change or a snapshot; not another event).</summary>
+    public static bool Changes(AuditEntry entry) =>
+        entry.Operation != AuditOperations.Event || (AuditEventNames.IsSnapshot(entry.EventName) && entry.NewValues is not null);
 
     /// <summary>The record just before and just after one of its entries.</summary>
     public static (RecordState Before, RecordState After) Around(IReadOnlyList<AuditEntry> entries, long seq)
@@ -65,6 +105,11 @@ public static class RecordHistory
             case AuditOperations.Delete:
                 Merge(columns, entry.OldValues);
                 return new RecordState(columns, false, entry.Seq);
+            case AuditOperations.Event when AuditEventNames.IsSnapshot(entry.EventName) && entry.NewValues is not null:
+                // A snapshot (the baseline taken when capture began, or a purge's): the whole record as it stood then.
+                columns.Clear();
+                Merge(columns, entry.NewValues);
+                return new RecordState(columns, true, entry.Seq);
             default:
                 return state;
         }

@@ -209,6 +209,14 @@ public static class SqlServerAuditSql
         return sb.Append(" FOR JSON PATH, WITHOUT_ARRAY_WRAPPER, INCLUDE_NULL_VALUES)").ToString();
     }
 
+    /// <summary>
+    /// The key and the values of the live row <paramref name="alias"/> of a table, as JSON exactly as the capture triggers
+    /// write them (the same expressions): the baseline copies rows with these, and reconciliation compares with them.
+    /// </summary>
+    public static (string Key, string Values) RowJson(TableCapturePlan plan, string alias) =>
+        (JsonObject(plan.KeyColumns.Select(k => plan.Columns.First(c => c.Name == k)), alias, null),
+         JsonObject(plan.Columns.Where(c => c.Treatment != ColumnTreatment.Ignore), alias, null));
+
     public static string Quote(string identifier) => "[" + identifier.Replace("]", "]]") + "]";
 
     public static string Literal(string value) => "N'" + value.Replace("'", "''") + "'";

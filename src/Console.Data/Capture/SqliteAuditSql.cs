@@ -170,6 +170,14 @@ public static class SqliteAuditSql
         return triggers;
     }
 
+    /// <summary>
+    /// The key and the values of the live row <paramref name="alias"/> of a table, as JSON exactly as the capture triggers
+    /// write them (the same expressions): the baseline copies rows with these, and reconciliation compares with them.
+    /// </summary>
+    public static (string Key, string Values) RowJson(TableCapturePlan plan, string alias) =>
+        (JsonObject(plan.KeyColumns.Select(k => plan.Columns.First(c => c.Name == k)), alias, null),
+         JsonObject(plan.Columns.Where(c => c.Treatment != ColumnTreatment.Ignore), alias, null));
+
     /// <summary>Marks the owner (the model or policy that installed it) inside each capture trigger's text.</summary>
     public const string OwnerMarker = "audit-owner: ";
 

@@ -34,6 +34,7 @@ public static class WebSetup
         services.AddHostedService<AuditReadSideService>();
         services.AddSingleton<AuditVocabulary>();
         services.AddSingleton<AuditSearchService>();
+        services.AddSingleton<ComplianceConsole.Data.History.RecordHistoryQuery>();
         services.Configure<HealthOptions>(configuration.GetSection("Health"));
         services.AddScoped<ThemePreferences>();
 
