@@ -37,6 +37,9 @@ public static class AuditEventNames
     /// </summary>
     public const string CaptureBaseline = "capture.baseline";
 
+    /// <summary>A large table's baseline was started at install and is being taken in chunks (metadata: table, rows).</summary>
+    public const string CaptureBaselineStarted = "capture.baseline_started";
+
     /// <summary>A table's baseline is complete: every row that existed when capture began has its snapshot (metadata: table, rows).</summary>
     public const string CaptureBaselineCompleted = "capture.baseline_completed";
 

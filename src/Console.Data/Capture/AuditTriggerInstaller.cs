@@ -136,6 +136,18 @@ public static class AuditTriggerInstaller
             }
 
             var events = new List<SpooledRow>();
+            // The first install on a table records the rows it already holds (AuditBaseline), in this transaction.
+            foreach (var table in policy.Tables)
+            {
+                var prefix = SqliteAuditSql.CaptureTriggerPrefix + table.Table;
+                var creating = desired.Any(d => (d.Key == prefix || d.Key.StartsWith(prefix + "_", StringComparison.Ordinal)) && create.Contains(d.Value));
+                if (creating && await AuditBaseline.IsFirstCaptureAsync(connection, transaction, table.Table, recorded, cancellationToken)
+                    && await AuditBaseline.BeginAsync(connection, transaction, table, cancellationToken) is { } baseline)
+                {
+                    events.Add(baseline);
+                }
+            }
+
             if (tampered.Count > 0)
             {
                 events.Add(Event(AuditEventNames.CaptureRestored, owner, new SortedDictionary<string, string?>(StringComparer.Ordinal)

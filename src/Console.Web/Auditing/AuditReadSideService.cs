@@ -7,9 +7,10 @@ namespace ComplianceConsole.Web.Auditing;
 /// <summary>
 /// Keeps the audit browser's read side ready, off the write path: reads the trail's vocabulary once at start-up (so the
 /// first search of a large store does not pay for it), then keeps the full-text index (<see cref="AuditTextIndex"/>) and the
-/// hourly rollups (<see cref="AuditRollups"/>) close behind the chain.
+/// hourly rollups (<see cref="AuditRollups"/>) close behind the chain, and takes the baseline of a large table whose
+/// capture just began (<see cref="Data.Capture.AuditBaseline"/>), a chunk per transaction so writers wait at most one chunk.
 /// </summary>
-public sealed class AuditReadSideService(DatabaseSettings settings, AuditVocabulary vocabulary, ILogger<AuditReadSideService> log) : BackgroundService
+public sealed class AuditReadSideService(DatabaseSettings settings, AuditVocabulary vocabulary, Microsoft.Extensions.Options.IOptions<Core.Auditing.AuditOptions> options, ILogger<AuditReadSideService> log) : BackgroundService
 {
     private const int Batch = 20_000;
 
@@ -33,6 +34,9 @@ public sealed class AuditReadSideService(DatabaseSettings settings, AuditVocabul
 
             await CatchUpAsync(async db => (int)await AuditRollups.CatchUpAsync(db, Batch, cancellationToken: stoppingToken),
                 "The hourly rollups could not catch up; the histogram counts the entries above their mark directly (slower, still exact). It tries again.", stoppingToken);
+
+            await CatchUpAsync(async db => await Data.Capture.AuditBaseline.ContinueAsync(db.Database, options.Value, cancellationToken: stoppingToken) > 0 ? Batch : 0,
+                "The baseline of a newly captured table could not go on; reconciliation counts its rows as awaiting the baseline. It tries again.", stoppingToken);
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }

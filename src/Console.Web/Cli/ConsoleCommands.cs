@@ -16,6 +16,8 @@ public static class ConsoleCommands
         ("seed", "seed", "delete the SQLite database and recreate it with fresh demo data"),
         ("rebuild-rollups", "rebuild-rollups", "empty the hourly rollups (the histogram's and the charts' counts) and count the whole trail again"),
         ("remove-capture", "remove-capture --table TABLE --reason TEXT", "stop capturing a table on purpose; recorded as audit.capture_removed"),
+        ("reconcile", "reconcile [--table TABLE]",
+            "rebuild every record from the trail and compare it with the live row; exit 1 lists the rows changed without capture"),
     ];
 
     /// <summary>The verb the arguments name, or null when they only configure the web host.</summary>
@@ -63,6 +65,12 @@ public static class ConsoleCommands
                 var counted = await Data.Rollups.AuditRollups.RebuildAsync(db, (done, head) => Console.Write($"\rCounted up to seq {done:N0} of {head:N0}"));
                 Console.WriteLine($"\rThe hourly rollups were rebuilt from {counted:N0} entries in {watch.Elapsed.TotalSeconds:N0} s.");
                 return 0;
+            }
+
+            case "reconcile":
+            {
+                await using var app = builder.Build();
+                return await ReconcileCommand.RunAsync(args[1..], app.Services);
             }
 
             case "remove-capture":

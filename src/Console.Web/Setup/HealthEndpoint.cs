@@ -15,7 +15,7 @@ namespace ComplianceConsole.Web.Setup;
 public sealed record AuditHealth(
     string Status, long ChainHeadSeq, int SpooledTransactions, int SpooledEntries, int UnsealedOutOfBandRows, bool NeverBlock, string Message,
     bool StoreWritable, string? StoreError, int UnreadableSpoolLines, int QuarantinedLines, string? NewestQuarantineReason, string? QuarantinePath,
-    IReadOnlyList<string> TamperSignals);
+    IReadOnlyList<string> TamperSignals, string? LastReconciliation = null);
 
 /// <summary>
 /// /health: whether every change is in the chain. Unhealthy (503) when the audit store refuses entries (probed on
@@ -59,12 +59,16 @@ public static class HealthEndpoint
         long head = 0;
         var unsealed = 0;
         List<TamperSignal> tamper = [];
+        AuditEntry? reconciliation = null;
         var probe = await AuditStoreProbe.CheckAsync(db, ct);
         try
         {
             head = await db.AuditEntries.MaxAsync(e => (long?)e.Seq, ct) ?? 0;
             unsealed = await db.AuditPending.CountAsync(ct);
             tamper = await AuditTamperSignals.OpenAsync(db, ct);
+            reconciliation = await db.AuditEntries.AsNoTracking()
+                .Where(e => e.EventName == AuditEventNames.ReconcileCompleted || e.EventName == AuditEventNames.ReconcileMismatch)
+                .OrderByDescending(e => e.Seq).FirstOrDefaultAsync(ct);
         }
         catch (DbException ex)
         {
@@ -91,6 +95,13 @@ public static class HealthEndpoint
             message = $"Capture was tampered with and restored at start-up ({tamper.Count} time(s), newest at seq {tamper[^1].Seq}): {tamper[^1].Restored.Replace("\n", "; ")}. " +
                       "Changes made while a trigger was missing are not in the trail. An Admin acknowledges this on the Audit log page once it is investigated.";
         }
+        else if (reconciliation is { EventName: AuditEventNames.ReconcileMismatch } found)
+        {
+            status = "Degraded";
+            message = $"The last reconciliation (seq {found.Seq}, {found.OccurredAtUtc:yyyy-MM-dd HH:mm:ss} UTC) found " +
+                      $"{EventSummary.Metadata(found.Metadata).GetValueOrDefault("mismatches")} row(s) that do not match the trail: changes were made without capture. " +
+                      "Investigate them (run 'reconcile' for the list, open each record's history), then run 'reconcile' again; a clean run clears this.";
+        }
         else
         {
             status = "Healthy";
@@ -100,7 +111,9 @@ public static class HealthEndpoint
         return new AuditHealth(status, head, spooled.SpooledTransactions, spooled.SpooledEntries, unsealed, neverBlock, message.Trim(),
             probe.Writable, probe.Error, spooled.UnreadableLines, spooled.QuarantinedLines, spooled.NewestQuarantineReason,
             spooled.QuarantinedLines > 0 ? spooled.QuarantinePath : null,
-            tamper.Select(t => $"seq {t.Seq}: {t.Restored.Replace("\n", "; ")} (since: {t.Since?.Replace("\n", "; ")})").ToList());
+            tamper.Select(t => $"seq {t.Seq}: {t.Restored.Replace("\n", "; ")} (since: {t.Since?.Replace("\n", "; ")})").ToList(),
+            reconciliation is null ? null : $"seq {reconciliation.Seq} at {reconciliation.OccurredAtUtc:yyyy-MM-dd HH:mm:ss} UTC: " +
+                (reconciliation.EventName == AuditEventNames.ReconcileMismatch ? "mismatches found" : "every live row matched the trail"));
     }
 }
 
