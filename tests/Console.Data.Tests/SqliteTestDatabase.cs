@@ -51,12 +51,44 @@ public sealed class SqliteTestDatabase : TestDatabase
         return new SqliteTestDatabase(file);
     }
 
+    /// <summary>A migrated database with no capture installed yet: what an existing database is before the console captures it.</summary>
+    public static async Task<SqliteTestDatabase> CreateUncapturedAsync()
+    {
+        var db = new SqliteTestDatabase(Path.Combine(Path.GetTempPath(), $"cc-test-{Guid.NewGuid():N}.db"));
+        await using var context = db.Unaudited();
+        await context.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        await context.Database.MigrateAsync();
+        return db;
+    }
+
     public override async Task ExecuteRawAsync(string sql)
     {
         await using var connection = new SqliteConnection(Settings.ConnectionString);
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public override async Task BypassCaptureAsync(string table, string sql)
+    {
+        await using var connection = new SqliteConnection(Settings.ConnectionString);
+        await connection.OpenAsync();
+        var triggers = new List<(string Name, string Sql)>();
+        await using (var list = connection.CreateCommand())
+        {
+            list.CommandText = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = $t AND name LIKE 'audit_capture_%'";
+            list.Parameters.AddWithValue("$t", table);
+            await using var reader = await list.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                triggers.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        Assert.NotEmpty(triggers);
+        await using var command = connection.CreateCommand();
+        command.CommandText = string.Concat(triggers.Select(t => $"DROP TRIGGER \"{t.Name}\";")) + sql + ";" + string.Concat(triggers.Select(t => t.Sql + ";"));
         await command.ExecuteNonQueryAsync();
     }
 

@@ -42,5 +42,8 @@ public abstract class TestDatabase : IAsyncDisposable
     /// <summary>What an attacker with database access does first: removes the guard that refuses UPDATE on entries.</summary>
     public Task DropUpdateGuardAsync() => ExecuteRawAsync("DROP TRIGGER audit_entries_refuse_update");
 
+    /// <summary>What someone with database access does to change rows unrecorded: takes the table's capture triggers away, runs the SQL, and puts them back as they were.</summary>
+    public abstract Task BypassCaptureAsync(string table, string sql);
+
     public abstract ValueTask DisposeAsync();
 }

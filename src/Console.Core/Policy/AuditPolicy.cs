@@ -76,6 +76,13 @@ public sealed class AuditOptions
     /// <summary>The spool file for never-block mode; relative paths are taken from the content root.</summary>
     public string SpoolPath { get; set; } = "App_Data/audit-spool.jsonl";
 
+    /// <summary>
+    /// The baseline (rows a table held before capture began on it): a table with at most this many rows is snapshotted in
+    /// the install's own transaction; a larger one in chunks by the background service, reconciliation counting its rows
+    /// as awaiting the baseline until it completes.
+    /// </summary>
+    public int BaselineInlineRows { get; set; } = 20_000;
+
     /// <summary>Signed checkpoints of the chain, kept outside the database (section "Audit:Checkpoints").</summary>
     public CheckpointOptions Checkpoints { get; set; } = new();
 
@@ -88,6 +95,11 @@ public sealed class AuditOptions
             {
                 yield return $"{key} has \"{item}\": write it as Entity.Property or Table.Column, for example Customer.TaxId.";
             }
+        }
+
+        if (BaselineInlineRows < 0)
+        {
+            yield return $"Audit:BaselineInlineRows is {BaselineInlineRows}: set it to 0 (every baseline in the background) or more (the default is 20000).";
         }
 
         if (Checkpoints.IntervalMinutes < 1)

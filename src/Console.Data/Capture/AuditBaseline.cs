@@ -16,7 +16,7 @@ namespace ComplianceConsole.Data.Capture;
 /// <see cref="AuditEventNames.CaptureBaselineCompleted"/> event per table closes it, all in the chain.
 ///
 /// A table is baselined the first time capture is installed on it: never again, so a trigger dropped and put back cannot
-/// hide the changes made in between behind a fresh snapshot. A small table (up to <see cref="InlineRows"/>) is baselined in
+/// hide the changes made in between behind a fresh snapshot. A small table (up to <see cref="AuditOptions.BaselineInlineRows"/>) is baselined in
 /// the install's own transaction. A larger one gets <see cref="AuditEventNames.CaptureBaselineStarted"/> there, and
 /// <see cref="ContinueAsync"/> (the console's background service) snapshots it in chunks afterwards, each chunk in one
 /// transaction with its rows read under the write lock. A row changed after the install but before its chunk is
@@ -24,9 +24,6 @@ namespace ComplianceConsole.Data.Capture;
 /// </summary>
 public static class AuditBaseline
 {
-    /// <summary>The most rows a table may hold for its baseline to be taken at install, in the install's transaction.</summary>
-    public const int InlineRows = 20_000;
-
     /// <summary>Rows per chunk of a lazy baseline.</summary>
     public const int ChunkRows = 5_000;
 
@@ -47,7 +44,7 @@ public static class AuditBaseline
     /// At the first install on a table: the baseline of its rows, or its start when the table is large. Returns the
     /// events to seal with the install (the rows' own snapshots are already pending).
     /// </summary>
-    internal static async Task<SpooledRow?> BeginAsync(DbConnection connection, DbTransaction transaction, TableCapturePlan plan, CancellationToken cancellationToken)
+    internal static async Task<SpooledRow?> BeginAsync(DbConnection connection, DbTransaction transaction, TableCapturePlan plan, int inlineRows, CancellationToken cancellationToken)
     {
         var rows = await ScalarAsync(connection, transaction, $"SELECT COUNT(*) FROM {TableName(connection, plan)}", cancellationToken);
         if (rows == 0)
@@ -55,7 +52,7 @@ public static class AuditBaseline
             return null; // nothing existed before capture: every row will have its insert
         }
 
-        if (rows > InlineRows)
+        if (rows > inlineRows)
         {
             return Event(AuditEventNames.CaptureBaselineStarted, plan.Table, rows, null);
         }

@@ -142,7 +142,7 @@ public static class AuditTriggerInstaller
                 var prefix = SqliteAuditSql.CaptureTriggerPrefix + table.Table;
                 var creating = desired.Any(d => (d.Key == prefix || d.Key.StartsWith(prefix + "_", StringComparison.Ordinal)) && create.Contains(d.Value));
                 if (creating && await AuditBaseline.IsFirstCaptureAsync(connection, transaction, table.Table, recorded, cancellationToken)
-                    && await AuditBaseline.BeginAsync(connection, transaction, table, cancellationToken) is { } baseline)
+                    && await AuditBaseline.BeginAsync(connection, transaction, table, options.BaselineInlineRows, cancellationToken) is { } baseline)
                 {
                     events.Add(baseline);
                 }

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Core.Diff;
@@ -62,7 +63,7 @@ public static class Reconciler
 {
     public const int MaxListed = 1_000;
 
-    public static async Task<ReconcileReport> RunAsync(ConsoleDbContext db, AuditOptions options, string? onlyTable = null,
+    public static async Task<ReconcileReport> RunAsync(DbContext db, AuditOptions options, string? onlyTable = null,
         IProgress<ReconcileProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var policy = AuditPolicyResolver.Resolve(db.Model, options);
@@ -123,23 +124,41 @@ public static class Reconciler
 
     /// <summary>
     /// Records the outcome in the chain: <c>audit.reconciled</c> when clean, <c>audit.reconcile_mismatch</c> (a failure,
-    /// shown on /health until a later clean run) when not, with the counts and the first mismatches.
+    /// shown on /health until a later clean run) when not, with the counts and the first mismatches. Out-of-band rows
+    /// waiting to be sealed are sealed first, as the sealer always does.
     /// </summary>
-    public static Task RecordAsync(DatabaseFacade database, ReconcileReport report, AuditActor actor, CancellationToken cancellationToken = default) =>
-        database.RecordAuditEventAsync(new AuditEventRequest(
-            report.Clean ? AuditEventNames.ReconcileCompleted : AuditEventNames.ReconcileMismatch,
-            string.Join(",", report.Tables.Select(t => t.Table)) is { Length: <= 400 } tables ? tables : "all tables",
-            new Dictionary<string, string?>
-            {
-                ["tables"] = report.Tables.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["rows"] = report.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["mismatches"] = report.MismatchCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["awaitingBaseline"] = report.Tables.Sum(t => t.AwaitingBaseline).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["throughSeq"] = report.ThroughSeq.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["seconds"] = report.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture),
-                ["first"] = report.Clean ? null : string.Join("\n", report.Mismatches.Take(20).Select(m => m.Describe())),
-            },
-            Actor: actor), cancellationToken);
+    public static async Task RecordAsync(DatabaseFacade database, ReconcileReport report, AuditContext context, CancellationToken cancellationToken = default)
+    {
+        var metadata = new SortedDictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["tables"] = string.Join(", ", report.Tables.Select(t => t.Table)),
+            ["rows"] = report.Rows.ToString(CultureInfo.InvariantCulture),
+            ["mismatches"] = report.MismatchCount.ToString(CultureInfo.InvariantCulture),
+            ["awaitingBaseline"] = report.Tables.Sum(t => t.AwaitingBaseline).ToString(CultureInfo.InvariantCulture),
+            ["throughSeq"] = report.ThroughSeq.ToString(CultureInfo.InvariantCulture),
+            ["seconds"] = report.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture),
+            ["first"] = report.Clean ? null : string.Join("\n", report.Mismatches.Take(20).Select(m => m.Describe())),
+        };
+        var row = new Interceptors.SpooledRow(null, AuditOperations.Event, null, null, null, null,
+            report.Clean ? AuditEventNames.ReconcileCompleted : AuditEventNames.ReconcileMismatch, "reconciliation",
+            JsonSerializer.Serialize(metadata), null, null, null, DateTime.UtcNow.ToString(Interceptors.AuditSealer.SqliteDateFormat, CultureInfo.InvariantCulture));
+
+        // Sealed here with the caller's context, whatever the context's own registration (a CLI context has no interceptor).
+        await database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = database.GetDbConnection();
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var watermark = await Interceptors.AuditSealer.ReadWatermarkAsync(connection, transaction, async: true, cancellationToken);
+            Interceptors.AuditSealer.RestoreRows(connection, transaction, [row]);
+            await new Interceptors.AuditSealer(TimeProvider.System).SealAsync(connection, transaction, watermark, context, Guid.NewGuid().ToString("N"), async: true, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            await database.CloseConnectionAsync();
+        }
+    }
 
     private static async Task<TableReconcile> TableAsync(DbConnection connection, DbTransaction transaction, bool sqlite, Core.Auditing.TableCapturePlan plan,
         Action<ReconcileMismatch> report, Action<long, long> progress, CancellationToken cancellationToken)

@@ -43,7 +43,7 @@ public static class ReconcileCommand
             Console.WriteLine($"  … and {report.MismatchCount - report.Mismatches.Count:N0} more.");
         }
 
-        await Reconciler.RecordAsync(db.Database, report, AuditActor.System("cli:" + Environment.UserName));
+        await Reconciler.RecordAsync(db.Database, report, new AuditContext(AuditActor.System("cli:" + Environment.UserName), "cli:reconcile", Guid.NewGuid().ToString("N")));
         Console.WriteLine(report.Clean
             ? $"Reconciled {report.Rows:N0} rows through seq {report.ThroughSeq:N0} in {report.Elapsed.TotalSeconds:N1} s ({report.RowsPerSecond:N0} rows/s): every live row matches the trail."
             : $"{report.MismatchCount:N0} row(s) do not match the trail: changes were made without capture (a dropped trigger, a restore, a direct edit). " +
