@@ -29,6 +29,9 @@ public sealed record AuditContext(
     /// <summary>The origin of an app write made where no scope named its actor: visible in the trail, never passed off as anonymous.</summary>
     public const string UnattributedOrigin = "unattributed";
 
+    /// <summary>The origin of a change made by reverting a record or a transaction to an earlier version (record history).</summary>
+    public const string RevertOrigin = "revert";
+
     public static AuditContext ForJob(string jobName) =>
         new(AuditActor.System(jobName), $"job:{jobName}", Guid.NewGuid().ToString("N"));
 

@@ -52,6 +52,9 @@ public static class AuditEventNames
     /// <summary>A reconciliation found rows that differ from the trail: changes that bypassed capture (metadata: counts and the first keys).</summary>
     public const string ReconcileMismatch = "audit.reconcile_mismatch";
 
+    /// <summary>An Admin restored a record (or undid a transaction) from its history; in the same transaction as the change (metadata: reason, restoredSeq or transaction, records, columns).</summary>
+    public const string RecordReverted = "record.reverted";
+
     /// <summary>Events that carry a whole record's state: replay starts from them as from an insert.</summary>
     public static bool IsSnapshot(string? name) => name is CaptureBaseline or RetentionSnapshot;
 

@@ -19,8 +19,11 @@ public sealed record LinkPlan(string Table, string Column, string ParentKeyColum
 /// <summary>One column an update changed, with its value on both sides as the entry recorded them.</summary>
 public sealed record ColumnChange(string Column, JsonElement? Before, JsonElement? After);
 
+/// <summary>Why a change was made by a revert: the reason given, and the version restored (or the transaction undone).</summary>
+public sealed record RevertInfo(string? Reason, long? RestoredSeq, string? Transaction);
+
 /// <summary>One line of a record's timeline: an entry of the record or of one of its link rows (<see cref="Link"/> set).</summary>
-public sealed record TimelineItem(AuditEntry Entry, RecordRef? Link, string? LinkLabel, IReadOnlyList<ColumnChange> Changes);
+public sealed record TimelineItem(AuditEntry Entry, RecordRef? Link, string? LinkLabel, IReadOnlyList<ColumnChange> Changes, RevertInfo? Revert = null);
 
 public sealed record TimelinePage(IReadOnlyList<TimelineItem> Items, long? OlderCursor);
 
@@ -135,7 +138,7 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
         return new RecordRef(table, "{" + JsonSerializer.Serialize(column) + ":" + (numeric ? value : JsonSerializer.Serialize(value, RelaxedJson)) + "}");
     }
 
-    public async Task<RecordOverview> OverviewAsync(ConsoleDbContext db, RecordRef record, CancellationToken cancellationToken = default)
+    public async Task<RecordOverview> OverviewAsync(ConsoleDbContext db, RecordRef record, bool withLinks = true, CancellationToken cancellationToken = default)
     {
         var own = Own(db, record);
         var count = await own.CountAsync(e => e.Operation != AuditOperations.Event || e.EventName == AuditEventNames.CaptureBaseline || e.EventName == AuditEventNames.RetentionSnapshot, cancellationToken);
@@ -147,7 +150,7 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
             label = (await RecordLabels.For(db.Model).ForAsync(db, [newest], cancellationToken)).GetValueOrDefault(newest.Seq);
         }
 
-        var links = await LinkedRecordsAsync(db, record, cancellationToken);
+        var links = withLinks ? await LinkedRecordsAsync(db, record, cancellationToken) : [];
         return new RecordOverview(record, label, newest is not null, newest is not null && newest.Operation != AuditOperations.Delete,
             count, first, newest?.OccurredAtUtc, links, EntryDetailsQuery.ColumnNames(db.Model, record.Table));
     }
@@ -174,11 +177,23 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
         var more = page.Count > size;
         page = page.Take(size).ToList();
         var labels = await RecordLabels.For(db.Model).ForAsync(db, page.Where(e => e.TableName != record.Table || e.RecordKey != record.Key).ToList(), cancellationToken);
+        // A revert's reason and restored version are on its record.reverted event, in the same transaction.
+        var revertTransactions = page.Where(e => e.Origin == AuditContext.RevertOrigin && e.TransactionId is not null).Select(e => e.TransactionId!).Distinct().ToList();
+        var reverts = revertTransactions.Count == 0 ? [] : (await db.AuditEntries.AsNoTracking()
+                .Where(e => e.EventName == AuditEventNames.RecordReverted && revertTransactions.Contains(e.TransactionId!))
+                .Select(e => new { e.TransactionId, e.Metadata }).ToListAsync(cancellationToken))
+            .GroupBy(e => e.TransactionId!).ToDictionary(g => g.Key, g =>
+            {
+                var metadata = EventSummary.Metadata(g.First().Metadata);
+                return new RevertInfo(metadata.GetValueOrDefault("reason"),
+                    long.TryParse(metadata.GetValueOrDefault("restoredSeq"), out var restored) ? restored : null, metadata.GetValueOrDefault("transaction"));
+            });
         var items = page.Select(e => new TimelineItem(
             e,
             e.TableName == record.Table && e.RecordKey == record.Key ? null : new RecordRef(e.TableName!, e.RecordKey!),
             labels.GetValueOrDefault(e.Seq),
-            Changes(e))).ToList();
+            Changes(e),
+            e.Origin == AuditContext.RevertOrigin && e.TransactionId is { } tx ? reverts.GetValueOrDefault(tx) : null)).ToList();
         return new TimelinePage(items, more ? items[^1].Entry.Seq : null);
     }
 

@@ -35,6 +35,8 @@ public static class WebSetup
         services.AddSingleton<AuditVocabulary>();
         services.AddSingleton<AuditSearchService>();
         services.AddSingleton<ComplianceConsole.Data.History.RecordHistoryQuery>();
+        services.AddSingleton(sp => new ComplianceConsole.Data.History.RecordReverter(
+            sp.GetRequiredService<ComplianceConsole.Data.History.RecordHistoryQuery>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Core.Auditing.AuditOptions>>().Value));
         services.Configure<HealthOptions>(configuration.GetSection("Health"));
         services.AddScoped<ThemePreferences>();
 
