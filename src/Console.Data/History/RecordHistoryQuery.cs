@@ -37,7 +37,8 @@ public sealed record RecordOverview(
     DateTime? FirstUtc,
     DateTime? LastUtc,
     IReadOnlyList<RecordRef> Links,
-    IReadOnlyDictionary<string, string> ColumnNames);
+    IReadOnlyDictionary<string, string> ColumnNames,
+    long? LatestSeq = null);
 
 /// <summary>Another record changed in the same transaction as one of this record's changes.</summary>
 public sealed record RelatedRecord(string Table, string Key, string? Label, int Entries, long LatestSeq, DateTime LatestUtc);
@@ -152,7 +153,7 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
 
         var links = withLinks ? await LinkedRecordsAsync(db, record, cancellationToken) : [];
         return new RecordOverview(record, label, newest is not null, newest is not null && newest.Operation != AuditOperations.Delete,
-            count, first, newest?.OccurredAtUtc, links, EntryDetailsQuery.ColumnNames(db.Model, record.Table));
+            count, first, newest?.OccurredAtUtc, links, EntryDetailsQuery.ColumnNames(db.Model, record.Table), newest?.Seq);
     }
 
     /// <summary>

@@ -27,6 +27,7 @@ public static class WebSetup
         services.AddScoped<CircuitHandler, AuditCircuitHandler>();
         services.AddScoped<AuditedOperations>();
         services.AddScoped<ReadAudit>();
+        services.AddScoped<RevertActions>();
         services.AddScoped<ComplianceConsole.Web.Preferences.UserSettings>();
         services.AddScoped<ComplianceConsole.Web.Preferences.SavedSearches>();
         services.AddSingleton<AuditTail>();
