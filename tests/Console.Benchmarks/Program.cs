@@ -14,12 +14,19 @@ using Microsoft.EntityFrameworkCore;
 // verify-core: chain verification in memory, one entry at a time against batches on every core (VerifyCoreBenchmark.cs).
 // query [--store PATH] [--entries N] [--runs N] [--rebuild]: the audit browser's reads on a 10,000,000-entry store (QueryBenchmark.cs).
 // plan FILE [--store PATH]: the query plan and time of each statement of a SQL file, on the query store (PlanProbe.cs).
-if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core" or "query" or "plan"))
+// history [--store PATH] [--table-store PATH] [--runs N]: record history on the query store and reconciliation over 1,000,000 rows (HistoryBenchmark.cs).
+if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core" or "query" or "plan" or "history"))
 {
     Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture|floor|profile [single|triggers]|verify-core [--rounds N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- verify [--store PATH] [--rounds N] [--rebuild]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- query [--store PATH] [--entries N] [--runs N] [--rebuild]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- history [--store PATH] [--table-store PATH] [--runs N]");
     return 2;
+}
+
+if (args[0] == "history")
+{
+    return await HistoryBenchmark.RunAsync(args[1..]);
 }
 
 if (args[0] == "plan")

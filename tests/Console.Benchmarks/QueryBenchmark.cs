@@ -21,56 +21,7 @@ internal static class QueryBenchmark
         var storePath = Path.GetFullPath(Option(args, "--store") ?? Path.Combine(Path.GetTempPath(), "cc-bench-query-10m", "store.db"));
         var runs = int.Parse(Option(args, "--runs") ?? "15", CultureInfo.InvariantCulture);
         VerifyBenchmark.Entries = long.Parse(Option(args, "--entries") ?? "10000000", CultureInfo.InvariantCulture);
-        var folder = Path.GetDirectoryName(storePath)!;
-        var marker = storePath + ".complete";
-        var settings = new DatabaseSettings(DatabaseProvider.Sqlite, $"Data Source={storePath};Default Timeout=60");
-        if (args.Contains("--rebuild") || !File.Exists(marker))
-        {
-            Directory.CreateDirectory(folder);
-            foreach (var file in Directory.GetFiles(folder))
-            {
-                File.Delete(file);
-            }
-
-            var build = Stopwatch.StartNew();
-            await VerifyBenchmark.BuildAsync(settings, Path.Combine(folder, "checkpoints"), Path.Combine(folder, "checkpoint-key.pem"), marker);
-            File.Delete(marker);
-            Console.Write("Full-text index ... ");
-            int indexed;
-            do
-            {
-                await using var db = ConsoleDbContextFactory.Create(settings);
-                indexed = await AuditTextIndex.CatchUpAsync(db, 200_000);
-            }
-            while (indexed > 0);
-
-            await using (var connection = new SqliteConnection(settings.ConnectionString))
-            {
-                await connection.OpenAsync();
-                await using var analyze = connection.CreateCommand();
-                analyze.CommandText = "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);";
-                await analyze.ExecuteNonQueryAsync();
-            }
-
-            await File.WriteAllTextAsync(marker, VerifyBenchmark.Entries.ToString(CultureInfo.InvariantCulture));
-            Console.WriteLine($"built in {build.Elapsed.TotalSeconds:F0} s (not counted).");
-        }
-        else
-        {
-            // Later migrations (new read-side indexes) apply to the store as to any console database; then fresh statistics.
-            var migrate = Stopwatch.StartNew();
-            await DatabaseInitializer.InitializeAsync(settings, new ComplianceConsole.Core.Auditing.AuditOptions());
-            await using (var connection = new SqliteConnection(settings.ConnectionString))
-            {
-                await connection.OpenAsync();
-                await using var analyze = connection.CreateCommand();
-                analyze.CommandText = "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);";
-                analyze.CommandTimeout = 0;
-                await analyze.ExecuteNonQueryAsync();
-            }
-
-            Console.WriteLine($"Reusing {storePath} (--rebuild, or deleting {Path.GetFileName(marker)}, builds it again); migrated and analyzed in {migrate.Elapsed.TotalSeconds:F0} s.");
-        }
+        var settings = await OpenStoreAsync(storePath, args.Contains("--rebuild"));
 
         // The hourly rollups count what the last run added (the whole store the first time); off the write path, as in the console.
         var rollup = Stopwatch.StartNew();
@@ -220,6 +171,63 @@ internal static class QueryBenchmark
         string P95(string kind) => worst.TryGetValue(kind, out var ms) ? $"{ms:F0}ms" : "(not run)";
         Console.WriteLine($"query p95: first-page {P95("first-page")}, text {P95("text")}, deep-page {P95("deep-page")}, histogram {P95("histogram")}");
         return 0;
+    }
+
+    /// <summary>The 10,000,000-entry store, built once (and its text index), or reused: migrated to this build and analyzed.</summary>
+    internal static async Task<DatabaseSettings> OpenStoreAsync(string storePath, bool rebuild)
+    {
+        var folder = Path.GetDirectoryName(storePath)!;
+        var marker = storePath + ".complete";
+        var settings = new DatabaseSettings(DatabaseProvider.Sqlite, $"Data Source={storePath};Default Timeout=60");
+        if (rebuild || !File.Exists(marker))
+        {
+            Directory.CreateDirectory(folder);
+            foreach (var file in Directory.GetFiles(folder))
+            {
+                File.Delete(file);
+            }
+
+            var build = Stopwatch.StartNew();
+            await VerifyBenchmark.BuildAsync(settings, Path.Combine(folder, "checkpoints"), Path.Combine(folder, "checkpoint-key.pem"), marker);
+            File.Delete(marker);
+            Console.Write("Full-text index ... ");
+            int indexed;
+            do
+            {
+                await using var db = ConsoleDbContextFactory.Create(settings);
+                indexed = await AuditTextIndex.CatchUpAsync(db, 200_000);
+            }
+            while (indexed > 0);
+
+            await using (var connection = new SqliteConnection(settings.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var analyze = connection.CreateCommand();
+                analyze.CommandText = "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);";
+                await analyze.ExecuteNonQueryAsync();
+            }
+
+            await File.WriteAllTextAsync(marker, VerifyBenchmark.Entries.ToString(CultureInfo.InvariantCulture));
+            Console.WriteLine($"built in {build.Elapsed.TotalSeconds:F0} s (not counted).");
+        }
+        else
+        {
+            // Later migrations (new read-side indexes) apply to the store as to any console database; then fresh statistics.
+            var migrate = Stopwatch.StartNew();
+            await DatabaseInitializer.InitializeAsync(settings, new ComplianceConsole.Core.Auditing.AuditOptions());
+            await using (var connection = new SqliteConnection(settings.ConnectionString))
+            {
+                await connection.OpenAsync();
+                await using var analyze = connection.CreateCommand();
+                analyze.CommandText = "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);";
+                analyze.CommandTimeout = 0;
+                await analyze.ExecuteNonQueryAsync();
+            }
+
+            Console.WriteLine($"Reusing {storePath} (--rebuild, or deleting {Path.GetFileName(marker)}, builds it again); migrated and analyzed in {migrate.Elapsed.TotalSeconds:F0} s.");
+        }
+
+        return settings;
     }
 
     private static string EntryValue(string keyJson)

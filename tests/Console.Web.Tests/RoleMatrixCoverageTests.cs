@@ -27,6 +27,8 @@ public sealed class RoleMatrixCoverageTests
     [InlineData("/accounts/2f1e6d1c-0000-4000-8000-000000000001", "Account")]
     [InlineData("/audit/12?x=1", "Audit entry")]
     [InlineData("/audit/policy", "Capture policy")]
+    [InlineData("/history/Customers/7", "Record history")]
+    [InlineData("/history/AccountSignatories/%7B%22AccountId%22%3A%22A%22%7D", "Record history")]
     [InlineData("/no/such/page", null)]
     public void A_path_finds_its_page(string path, string? name) => Assert.Equal(name, ConsolePages.Find(path)?.Name);
 }

@@ -218,7 +218,7 @@ public static class Reconciler
             }
 
             records++;
-            var state = entries.Count == 0 ? RecordState.None : StateOf(entries);
+            var state = StateOf(entries);
             var last = entries.Count == 0 ? (long?)null : entries[^1].Seq;
             if (liveValues is null)
             {
@@ -286,29 +286,38 @@ public static class Reconciler
         return new TableReconcile(plan.Table, rows, records, mismatches, awaiting);
     }
 
-    /// <summary>The record's state from its entries; a trail that holds only a snapshot or insert is that entry's values.</summary>
-    private static RecordState StateOf(List<AuditEntry> entries)
+    /// <summary>The record's state from its entries, as raw JSON per column (the replay of <see cref="RecordHistory"/>).</summary>
+    private static RawRecordState StateOf(List<AuditEntry> entries)
     {
         // Replay from the newest whole-state entry: what came before it cannot change the result.
         var start = entries.FindLastIndex(e => e.Operation == AuditOperations.Insert || AuditEventNames.IsSnapshot(e.EventName));
-        return RecordHistory.Replay(start <= 0 ? entries : entries.Skip(start));
+        return RecordHistory.ReplayRaw(start <= 0 ? entries : entries.Skip(start));
     }
 
+    private static readonly string[] RedactedTexts = [JsonSerializer.Serialize(AuditRedaction.Placeholder), JsonSerializer.Serialize(AuditRedaction.ChangedPlaceholder)];
+
     /// <summary>The columns whose live value differs from the rebuilt one; columns the trail never saw are not compared.</summary>
-    private static List<string> Differing(RecordState state, string liveValues)
+    private static List<string> Differing(RawRecordState state, string liveValues)
     {
         var differing = new List<string>();
         using var doc = JsonDocument.Parse(liveValues);
         foreach (var column in doc.RootElement.EnumerateObject())
         {
-            if (state[column.Name] is not { } rebuilt)
+            if (!state.Columns.TryGetValue(column.Name, out var rebuilt))
             {
                 continue;
             }
 
-            var same = EntryDiff.IsRedacted(rebuilt) || EntryDiff.IsRedacted(column.Value)
-                ? EntryDiff.IsRedacted(rebuilt) == EntryDiff.IsRedacted(column.Value) // a redacted value is only known to be set
-                : rebuilt.ValueKind == column.Value.ValueKind && (rebuilt.GetRawText() == column.Value.GetRawText() || JsonElement.DeepEquals(rebuilt, column.Value));
+            var live = column.Value.GetRawText();
+            if (rebuilt == live)
+            {
+                continue;
+            }
+
+            // A redacted value is only known to be set; other values may differ in spelling only (a JSON document's spacing).
+            var same = RedactedTexts.Contains(rebuilt) || RedactedTexts.Contains(live)
+                ? RedactedTexts.Contains(rebuilt) && RedactedTexts.Contains(live)
+                : SameJson(rebuilt, column.Value);
             if (!same)
             {
                 differing.Add(column.Name);
@@ -316,6 +325,12 @@ public static class Reconciler
         }
 
         return differing;
+    }
+
+    private static bool SameJson(string raw, JsonElement live)
+    {
+        using var doc = JsonDocument.Parse(raw);
+        return JsonElement.DeepEquals(doc.RootElement, live);
     }
 
     private static async Task<System.Data.IsolationLevel> SqlServerIsolationAsync(DbConnection connection, CancellationToken cancellationToken)

@@ -151,7 +151,7 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
             label = (await RecordLabels.For(db.Model).ForAsync(db, [newest], cancellationToken)).GetValueOrDefault(newest.Seq);
         }
 
-        var links = withLinks ? await LinkedRecordsAsync(db, record, cancellationToken) : [];
+        var links = withLinks ? await LinkedRecordsAsync(db, record, includeGone: false, cancellationToken) : [];
         return new RecordOverview(record, label, newest is not null, newest is not null && newest.Operation != AuditOperations.Delete,
             count, first, newest?.OccurredAtUtc, links, EntryDetailsQuery.ColumnNames(db.Model, record.Table), newest?.Seq);
     }
@@ -246,10 +246,10 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
 
     /// <summary>
     /// The link rows of a record: rows of the tables that point at it (<see cref="LinksOf"/>), live ones found through
-    /// their foreign key, gone ones through the trail (a composite key that starts with the parent's key, or the text
-    /// index on the parent's key value, checked against the entry's values).
+    /// their foreign key, gone ones through the trail (a composite key that starts with the parent's key, or, with
+    /// <paramref name="includeGone"/>, the text index on the parent's key value, checked against the entry's values).
     /// </summary>
-    public async Task<IReadOnlyList<RecordRef>> LinkedRecordsAsync(ConsoleDbContext db, RecordRef record, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<RecordRef>> LinkedRecordsAsync(ConsoleDbContext db, RecordRef record, bool includeGone = true, CancellationToken cancellationToken = default)
     {
         var plans = LinksOf(db.Model, record.Table);
         if (plans.Count == 0 || ParentValue(record.Key) is not { } parent)
@@ -277,7 +277,14 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
                 keys.Add(key);
             }
 
-            // Other gone rows: entries of the link table that mention the parent's key, checked column by column.
+            // Other gone rows: entries of the link table that mention the parent's key, checked column by column. This reads
+            // the text index for the key's value, which for a small number is a common word: the page runs it second.
+            if (!includeGone)
+            {
+                found.AddRange(keys.Take(MaxLinks).Select(k => new RecordRef(plan.Table, k)));
+                continue;
+            }
+
             var query = new AuditQuery([QueryClause.Of(QueryFields.Table, plan.Table), QueryClause.Of(QueryFields.Text, parent.Text)]);
             var filter = await search.FilterAsync(db, query, TimeRange.All, cancellationToken);
             foreach (var entry in await filter.NewestFirst().Where(e => e.Operation == AuditOperations.Insert || e.Operation == AuditOperations.Delete || e.Operation == AuditOperations.Update)
@@ -308,7 +315,10 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
             .Where(e => e.Seq <= seq && (e.Operation == AuditOperations.Insert || e.EventName == AuditEventNames.CaptureBaseline || e.EventName == AuditEventNames.RetentionSnapshot))
             .OrderByDescending(e => e.Seq).Select(e => (long?)e.Seq).FirstOrDefaultAsync(cancellationToken) ?? 0;
         var end = through ?? seq;
-        return await Own(db, record).Where(e => e.Seq >= start && e.Seq <= end).OrderBy(e => e.Seq).ToListAsync(cancellationToken);
+        // Only what the replay reads: a record with thousands of versions loads a fraction of each entry.
+        return await Own(db, record).Where(e => e.Seq >= start && e.Seq <= end).OrderBy(e => e.Seq)
+            .Select(e => new AuditEntry { Seq = e.Seq, Operation = e.Operation, EventName = e.EventName, OldValues = e.OldValues, NewValues = e.NewValues, OccurredAtUtc = e.OccurredAtUtc, Origin = "" })
+            .ToListAsync(cancellationToken);
     }
 
     /// <summary>What an update changed, column by column, as its entry recorded it; nothing for other entries.</summary>
