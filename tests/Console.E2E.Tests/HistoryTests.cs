@@ -54,14 +54,14 @@ public sealed class HistoryTests(ConsoleServer server)
         // Pick a date: the moment of the first edit, typed as the page shows times (UTC here).
         var firstEdit = Scalar($"SELECT Seq FROM AuditEntries WHERE TableName = 'Customers' AND RecordKey = '{{\"Id\":{CustomerId}}}' AND NewValues LIKE '%first edit%'");
         var firstEditAt = DateTime.Parse(Scalar($"SELECT OccurredAtUtc FROM AuditEntries WHERE Seq = {firstEdit}"), System.Globalization.CultureInfo.InvariantCulture);
-        await page.Locator("[data-testid=as-of-input] input").FillAsync(firstEditAt.AddSeconds(1).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+        await page.Locator("[data-testid=as-of-input] input, input[data-testid=as-of-input]").FillAsync(firstEditAt.AddSeconds(1).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
         await page.ClickAsync("[data-testid=as-of-go]");
         await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"at=\d{4}-\d\d-\d\dT"));
         await Assertions.Expect(page.Locator("[data-testid=as-of-state] tr[data-column=Name]")).ToContainTextAsync("Hedy Lamarr, first edit");
         await Assertions.Expect(page.Locator("[data-testid=as-of-caption]")).ToContainTextAsync($"#{firstEdit}");
 
         // A time that is not one: said where it was typed, nothing else changes.
-        await page.Locator("[data-testid=as-of-input] input").FillAsync("next tuesday");
+        await page.Locator("[data-testid=as-of-input] input, input[data-testid=as-of-input]").FillAsync("next tuesday");
         await page.ClickAsync("[data-testid=as-of-go]");
         await Assertions.Expect(page.Locator("[data-testid=as-of-problem]")).ToContainTextAsync("is not a time");
 
@@ -81,10 +81,10 @@ public sealed class HistoryTests(ConsoleServer server)
         // Revert to the version before both edits, with a reason.
         var before = Items(page).Filter(new() { Has = page.Locator("[data-testid=revert-version]") }).Nth(1);
         await before.Locator("[data-testid=revert-version]").ClickAsync();
-        var dialog = page.Locator("[data-testid=revert-dialog]");
+        var dialog = page.Locator(".mud-dialog");
         await Assertions.Expect(dialog.Locator("[data-testid=diff-row][data-column=Name]")).ToContainTextAsync(original);
         await Assertions.Expect(dialog.Locator("[data-testid=revert-confirm]")).ToBeDisabledAsync(); // no reason yet
-        await dialog.Locator("[data-testid=revert-reason] textarea").First.FillAsync("Both renames were a test by mistake");
+        await dialog.Locator("[data-testid=revert-reason] textarea, textarea[data-testid=revert-reason]").First.FillAsync("Both renames were a test by mistake");
         await ShotAsync(page, "history-revert-dialog");
         await dialog.Locator("[data-testid=revert-confirm]").ClickAsync();
         await Assertions.Expect(dialog).ToHaveCountAsync(0);
