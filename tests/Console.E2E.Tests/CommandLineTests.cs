@@ -52,6 +52,43 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Reconcile_passes_on_a_seeded_store_and_lists_the_rows_changed_without_capture()
+    {
+        var missing = await RunAsync("reconcile");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("There is no database at", missing.Output);
+        Assert.False(File.Exists(_database));
+
+        var seed = await RunAsync("seed");
+        Assert.True(seed.ExitCode == 0, seed.Output);
+        var clean = await RunAsync("reconcile");
+        Assert.True(clean.ExitCode == 0, clean.Output);
+        Assert.Contains("every live row matches the trail", clean.Output);
+
+        await using (var connection = new SqliteConnection($"Data Source={_database};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var read = connection.CreateCommand();
+            read.CommandText = "SELECT sql FROM sqlite_master WHERE name = 'audit_capture_Customers_update'";
+            var trigger = (string)(await read.ExecuteScalarAsync())!;
+            await using var bypass = connection.CreateCommand();
+            // Someone with file access takes the trigger away, renames a customer, and puts the trigger back as it was.
+            bypass.CommandText = $"DROP TRIGGER audit_capture_Customers_update; UPDATE Customers SET Name = 'Nobody Saw This' WHERE Id = 3; {trigger};";
+            await bypass.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(0, (await RunAsync("verify")).ExitCode); // the chain itself is whole
+        var found = await RunAsync("reconcile", "--table", "Customers");
+        Assert.Equal(1, found.ExitCode);
+        Assert.Contains("Customers {\"Id\":3}: Name differs from the trail", found.Output);
+        Assert.Contains("recorded as audit.reconcile_mismatch", found.Output);
+
+        var unknown = await RunAsync("reconcile", "--table", "NoSuchTable");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("is not an audited table", unknown.Output);
+    }
+
+    [Fact]
     public async Task Verify_is_read_only_strict_about_what_it_opens_and_checks_the_triggers()
     {
         var missing = await RunAsync("verify");

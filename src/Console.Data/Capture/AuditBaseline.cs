@@ -146,18 +146,8 @@ public static class AuditBaseline
                 AND (a."Operation" = 'insert' OR a."EventName" IN (@e, @purged)))
             AND NOT EXISTS (SELECT 1 FROM "{AuditStoreModel.PendingTable}" AS p WHERE p."TableName" = @t AND p."RecordKey" = r.k AND p."Operation" = 'insert'){limit}
             """;
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        command.CommandTimeout = 0;
-        foreach (var (name, value) in new[] { ("@t", plan.Table), ("@e", AuditEventNames.CaptureBaseline), ("@purged", AuditEventNames.RetentionSnapshot) })
-        {
-            var p = command.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value;
-            command.Parameters.Add(p);
-        }
-
+        await using var command = SqlCommands.Command(connection, transaction, sql,
+            ("@t", plan.Table), ("@e", AuditEventNames.CaptureBaseline), ("@purged", AuditEventNames.RetentionSnapshot));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -174,21 +164,6 @@ public static class AuditBaseline
                 ["snapshots"] = snapshots?.ToString(CultureInfo.InvariantCulture),
             }), null, null, null, DateTime.UtcNow.ToString(AuditSealer.SqliteDateFormat, CultureInfo.InvariantCulture));
 
-    private static async Task<long> ScalarAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        command.CommandTimeout = 0;
-        foreach (var (name, value) in parameters)
-        {
-            var p = command.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value;
-            command.Parameters.Add(p);
-        }
-
-        var result = await command.ExecuteScalarAsync(cancellationToken);
-        return result is null or DBNull ? 0 : Convert.ToInt64(result, CultureInfo.InvariantCulture);
-    }
+    private static Task<long> ScalarAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters) =>
+        SqlCommands.ScalarAsync(connection, transaction, sql, cancellationToken, parameters);
 }

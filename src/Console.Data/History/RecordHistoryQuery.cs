@@ -408,21 +408,5 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
     private static JsonElement? Get(JsonElement? values, string column) =>
         values is { ValueKind: JsonValueKind.Object } v && v.TryGetProperty(column, out var p) ? p : null;
 
-    private static JsonElement? Parse(string? json)
-    {
-        if (string.IsNullOrEmpty(json))
-        {
-            return null;
-        }
-
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    private static JsonElement? Parse(string? json) => RecordLabels.Parse(json);
 }

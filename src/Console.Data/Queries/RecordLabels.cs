@@ -131,7 +131,8 @@ public sealed class RecordLabels
 
     private static string Text(string raw) => raw.StartsWith('"') ? JsonSerializer.Deserialize<string>(raw) ?? "" : raw;
 
-    private static JsonElement? Parse(string? json)
+    /// <summary>A JSON value as a detached element; null when empty or not JSON.</summary>
+    internal static JsonElement? Parse(string? json)
     {
         if (string.IsNullOrEmpty(json))
         {

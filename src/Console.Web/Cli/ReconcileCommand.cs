@@ -14,7 +14,18 @@ public static class ReconcileCommand
     public static async Task<int> RunAsync(string[] args, IServiceProvider services)
     {
         var options = ConsoleCommands.Options(args, "reconcile", "--table");
-        await using var db = ConsoleDbContextFactory.Create(services.GetRequiredService<DatabaseSettings>());
+        var settings = services.GetRequiredService<DatabaseSettings>();
+        if (settings.SqliteFilePath is { } path && !File.Exists(path))
+        {
+            throw new UsageException($"There is no database at {path}: start the console once to create it, or point Database:ConnectionString at yours.");
+        }
+
+        await using var db = ConsoleDbContextFactory.Create(settings);
+        if (!await VerifyCommand.IsConsoleDatabaseAsync(db))
+        {
+            throw new UsageException($"{settings.SqliteFilePath ?? "The configured database"} is not a Compliance Console database (it has no AuditEntries table). Check Database:ConnectionString.");
+        }
+
         ReconcileReport report;
         try
         {

@@ -91,7 +91,7 @@ public static class VerifyCommand
         ? $"Data Source=file:{Uri.EscapeDataString(path).Replace("%2F", "/")}?immutable=1;Mode=ReadOnly;Pooling=False"
         : new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
 
-    private static async Task<bool> IsConsoleDatabaseAsync(DbContext db)
+    internal static async Task<bool> IsConsoleDatabaseAsync(DbContext db)
     {
         try
         {

@@ -32,6 +32,50 @@ public sealed class EntryDiffTests
     }
 
     [Fact]
+    public void A_snapshot_starts_a_replay_like_an_insert_and_other_events_change_nothing()
+    {
+        var snapshot = E(20, "event", null, """{"Id":7,"Name":"From the baseline","Note":null}""") with { EventName = AuditEventNames.CaptureBaseline };
+        var viewed = E(21, "event", null, null) with { EventName = AuditEventNames.RecordViewed };
+        var update = E(22, "update", """{"Name":"From the baseline"}""", """{"Name":"After it"}""", """["Name"]""");
+        var state = RecordHistory.Replay([snapshot, viewed, update]);
+        Assert.True(state.Exists);
+        Assert.Equal((22L, "After it"), (state.AsOfSeq!.Value, state["Name"]!.Value.GetString()));
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, state["Note"]!.Value.ValueKind);
+        Assert.Equal([20L, 22L], RecordHistory.Versions([snapshot, viewed, update]).Select(v => v.Entry.Seq));
+        var baseline = RecordHistory.Replay([snapshot]);
+        Assert.Same(baseline, RecordHistory.Apply(baseline, viewed));
+    }
+
+    [Fact]
+    public void As_of_a_time_takes_every_entry_up_to_it()
+    {
+        var at = new DateTime(2026, 3, 3, 12, 0, 0, DateTimeKind.Utc);
+        var timed = History.Select((e, i) => e with { OccurredAtUtc = at.AddHours(i) }).ToList();
+        Assert.False(RecordHistory.AsOf(timed, at.AddSeconds(-1)).Exists);
+        Assert.Equal("Ada Lovelace", RecordHistory.AsOf(timed, at)["Name"]!.Value.GetString());
+        Assert.Equal("Ada King", RecordHistory.AsOf(timed, at.AddHours(1))["Name"]!.Value.GetString());
+        Assert.False(RecordHistory.AsOf(timed, at.AddDays(1)).Exists);
+    }
+
+    [Fact]
+    public void Two_versions_compare_column_by_column_and_an_undelete_adds_every_column()
+    {
+        var diff = EntryDiff.Compare(RecordHistory.Replay(History, 1), RecordHistory.Replay(History, 9));
+        Assert.Equal(["Name", "Note", "Profile", "TaxId"], diff.Where(r => r.Kind == DiffKind.Changed).Select(r => r.Column).Order(StringComparer.Ordinal));
+        Assert.True(diff.Single(r => r.Column == "TaxId").Redacted);
+        var back = EntryDiff.Compare(RecordHistory.Replay(History), RecordHistory.Replay(History, 9));
+        Assert.All(back, r => Assert.Equal(DiffKind.Added, r.Kind));
+    }
+
+    [Fact]
+    public void An_entry_whose_earlier_entries_are_gone_still_shows_its_old_values()
+    {
+        var (before, after) = RecordHistory.Around([History[1]], 5);
+        Assert.Equal("Ada Lovelace", before["Name"]!.Value.GetString());
+        Assert.Equal("Ada King", after["Name"]!.Value.GetString());
+    }
+
+    [Fact]
     public void An_update_shows_every_column_with_the_changed_ones_first()
     {
         var (before, after) = RecordHistory.Around(History, 5);
