@@ -22,6 +22,20 @@ internal static class HistoryBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         var runs = int.Parse(Option(args, "--runs") ?? "30", CultureInfo.InvariantCulture);
+        if (args.Contains("--reconcile-only"))
+        {
+            // Reconciliation alone, on its own store: to see how it varies without the query store in the page cache.
+            var only = await ReconcileStoreAsync(Path.GetFullPath(Option(args, "--table-store") ?? Path.Combine(Path.GetTempPath(), "cc-bench-history-1m", "store.db")));
+            for (var i = 0; i < 4; i++)
+            {
+                await using var db = ConsoleDbContextFactory.Create(only);
+                var report = await Reconciler.RunAsync(db, new AuditOptions(), "Customers");
+                Console.WriteLine($"Reconcile run {i + 1}: {report.Rows:N0} rows in {report.Elapsed.TotalSeconds:F1} s, {report.RowsPerSecond:N0} rows/s.");
+            }
+
+            return 0;
+        }
+
         var storePath = Path.GetFullPath(Option(args, "--store") ?? Path.Combine(Path.GetTempPath(), "cc-bench-query-10m", "store.db"));
         var settings = await QueryBenchmark.OpenStoreAsync(storePath, rebuild: false);
         var record = await HistoryRecordAsync(settings, storePath + ".history");
