@@ -82,9 +82,12 @@ internal static class LiveRow
         var affected = await db.Database.ExecuteSqlRawAsync(sql, parameters.Cast<object>().ToArray(), cancellationToken);
         if (affected == 0 && state is not null && columns is not null)
         {
-            throw new InvalidOperationException("the row was not there to update");
+            throw new GoneException($"{plan.Table} {key} was not there to update: it was deleted meanwhile.");
         }
     }
+
+    /// <summary>The row to update is gone (deleted by someone else between the check and the write).</summary>
+    public sealed class GoneException(string message) : Exception(message);
 
     /// <summary>A trail value as the provider stores it: binary from its hex, JSON documents as text, numbers as they read.</summary>
     private static object ToDb(JsonElement? value, ColumnCapture column, bool sqlite) => value switch

@@ -6,6 +6,7 @@ using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Core.Diff;
 using ComplianceConsole.Core.History;
 using ComplianceConsole.Data.Capture;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -88,17 +89,20 @@ public static class Reconciler
             // Server, snapshot isolation where the database allows it, else repeatable reads.
             var sqlite = db.Database.IsSqlite();
             // SQLite: a deferred transaction takes no lock, and its first read fixes the snapshot (WAL).
-            await using DbTransaction transaction = connection is Microsoft.Data.Sqlite.SqliteConnection lite
+            await using DbTransaction transaction = connection is SqliteConnection lite
                 ? lite.BeginTransaction(deferred: true)
                 : await connection.BeginTransactionAsync(await SqlServerIsolationAsync(connection, cancellationToken), cancellationToken);
-            var head = await ScalarAsync(connection, transaction, $"SELECT MAX(\"Seq\") FROM \"{AuditStoreModel.EntriesTable}\"", cancellationToken);
+            var headSql = $"SELECT MAX(\"Seq\") FROM \"{AuditStoreModel.EntriesTable}\"";
+            // SQLite: the live rows are read on a second connection, on the other core, in the same snapshot (LiveReader).
+            await using var liveReader = connection is SqliteConnection file ? await LiveReader.OpenAsync(file, transaction, headSql, cancellationToken) : null;
+            var head = await ScalarAsync(connection, transaction, headSql, cancellationToken);
             var tables = new List<TableReconcile>();
             var mismatches = new List<ReconcileMismatch>();
             var count = 0;
             long rows = 0;
             foreach (var plan in plans)
             {
-                var result = await TableAsync(connection, transaction, sqlite, plan, m =>
+                var result = await TableAsync(connection, transaction, liveReader, sqlite, plan, m =>
                 {
                     count++;
                     if (mismatches.Count < MaxListed)
@@ -160,7 +164,7 @@ public static class Reconciler
         }
     }
 
-    private static async Task<TableReconcile> TableAsync(DbConnection connection, DbTransaction transaction, bool sqlite, Core.Auditing.TableCapturePlan plan,
+    private static async Task<TableReconcile> TableAsync(DbConnection connection, DbTransaction transaction, LiveReader? liveReader, bool sqlite, Core.Auditing.TableCapturePlan plan,
         Action<ReconcileMismatch> report, Action<long, long> progress, CancellationToken cancellationToken)
     {
         var quote = sqlite ? (Func<string, string>)SqliteAuditSql.Quote : SqlServerAuditSql.Quote;
@@ -193,12 +197,13 @@ public static class Reconciler
             $"SELECT COUNT(*) FROM \"{AuditStoreModel.EntriesTable}\" WHERE \"EventName\" = @e AND \"Target\" = @t", cancellationToken, ("@e", name), ("@t", plan.Table)) > 0;
         var baselineOpen = await Recorded(AuditEventNames.CaptureBaselineStarted) && !await Recorded(AuditEventNames.CaptureBaselineCompleted);
 
-        await using var liveCommand = Command(connection, transaction, $"SELECT {keySql} AS k, {valuesSql} AS v FROM {table} AS s ORDER BY k{binary}");
+        var liveSql = $"SELECT {keySql} AS k, {valuesSql} AS v FROM {table} AS s ORDER BY k{binary}";
         await using var trailCommand = Command(connection, transaction, $"""
             SELECT "RecordKey", "Seq", "Operation", "EventName", "OldValues", "NewValues" FROM "{AuditStoreModel.EntriesTable}"
             WHERE "TableName" = @t AND "RecordKey" IS NOT NULL ORDER BY "RecordKey"{binary}, "Seq"
             """, ("@t", plan.Table));
-        await using var live = await liveCommand.ExecuteReaderAsync(cancellationToken);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var live = liveReader is null ? Inline(connection, transaction, liveSql, stop.Token) : liveReader.Rows(liveSql, stop.Token);
         await using var trail = new TrailReader(await trailCommand.ExecuteReaderAsync(cancellationToken));
         await trail.MoveAsync(cancellationToken);
 
@@ -255,21 +260,27 @@ public static class Reconciler
             }
         }
 
-        while (await live.ReadAsync(cancellationToken))
+        try
         {
-            var liveKey = live.GetString(0);
-            // Records the trail knows that sort before this row: not in the table.
-            while (trail.Key is { } before && comparer.Compare(before, liveKey) < 0)
+            await foreach (var (liveKey, liveValues) in live.WithCancellation(stop.Token))
             {
-                CompareRecord(before, await trail.TakeRecordAsync(cancellationToken), null);
-            }
+                // Records the trail knows that sort before this row: not in the table.
+                while (trail.Key is { } before && comparer.Compare(before, liveKey) < 0)
+                {
+                    CompareRecord(before, await trail.TakeRecordAsync(cancellationToken), null);
+                }
 
-            var entries = trail.Key == liveKey ? await trail.TakeRecordAsync(cancellationToken) : [];
-            CompareRecord(liveKey, entries, live.GetString(1));
-            if (++rows % 10_000 == 0)
-            {
-                progress(rows, total);
+                var entries = trail.Key == liveKey ? await trail.TakeRecordAsync(cancellationToken) : [];
+                CompareRecord(liveKey, entries, liveValues);
+                if (++rows % 10_000 == 0)
+                {
+                    progress(rows, total);
+                }
             }
+        }
+        finally
+        {
+            stop.Cancel(); // the live reader stops too when the merge stops early
         }
 
         while (trail.Key is { } rest)
@@ -349,6 +360,104 @@ public static class Reconciler
         SqlCommands.ScalarAsync(connection, transaction, sql, cancellationToken, parameters);
 
     private static string? Str(DbDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+
+    /// <summary>The live rows in key order, read on the merge's own connection (SQL Server, or a SQLite database opened read-only).</summary>
+    private static async IAsyncEnumerable<(string Key, string Values)> Inline(DbConnection connection, DbTransaction transaction, string sql,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, sql);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return (reader.GetString(0), reader.GetString(1));
+        }
+    }
+
+    /// <summary>
+    /// SQLite: the live side of the merge on a second connection, read on another thread while the merge reads the trail
+    /// (json_object over every row and the sort by key are about a third of the work). Both connections must see the same
+    /// snapshot: the second one starts its read transaction while a third holds the write lock (BEGIN IMMEDIATE, which
+    /// writes nothing), so no commit can fall between the two snapshots. Where the lock cannot be had (a read-only copy,
+    /// a writer holding it for long), the live rows are read on the merge's connection instead.
+    /// </summary>
+    private sealed class LiveReader : IAsyncDisposable
+    {
+        private readonly SqliteConnection _connection;
+        private readonly SqliteTransaction _transaction;
+        private Task _producer = Task.CompletedTask;
+
+        private LiveReader(SqliteConnection connection, SqliteTransaction transaction) => (_connection, _transaction) = (connection, transaction);
+
+        public static async Task<LiveReader?> OpenAsync(SqliteConnection main, DbTransaction mainTransaction, string firstRead, CancellationToken cancellationToken)
+        {
+            var builder = new SqliteConnectionStringBuilder(main.ConnectionString) { DefaultTimeout = 2 };
+            if (builder.Mode == SqliteOpenMode.Memory || builder.DataSource is "" or ":memory:" || builder.Mode == SqliteOpenMode.ReadOnly)
+            {
+                return null;
+            }
+
+            await using var gate = new SqliteConnection(builder.ToString());
+            await gate.OpenAsync(cancellationToken);
+            try
+            {
+                await using var begin = gate.CreateCommand();
+                begin.CommandText = "BEGIN IMMEDIATE";
+                await begin.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (SqliteException)
+            {
+                return null;
+            }
+
+            try
+            {
+                // With no writer possible, both read transactions take their snapshot now: the same one.
+                await ScalarAsync(main, mainTransaction, firstRead, cancellationToken);
+                var connection = new SqliteConnection(new SqliteConnectionStringBuilder(main.ConnectionString).ToString());
+                await connection.OpenAsync(cancellationToken);
+                var transaction = connection.BeginTransaction(deferred: true);
+                await ScalarAsync(connection, transaction, firstRead, cancellationToken);
+                return new LiveReader(connection, transaction);
+            }
+            finally
+            {
+                await using var rollback = gate.CreateCommand();
+                rollback.CommandText = "ROLLBACK";
+                await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
+
+        public IAsyncEnumerable<(string Key, string Values)> Rows(string sql, CancellationToken cancellationToken)
+        {
+            var channel = System.Threading.Channels.Channel.CreateBounded<(string, string)>(new System.Threading.Channels.BoundedChannelOptions(20_000) { SingleReader = true, SingleWriter = true });
+            _producer = Task.Run(async () =>
+            {
+                try
+                {
+                    await using var command = Command(_connection, _transaction, sql);
+                    await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        await channel.Writer.WriteAsync((reader.GetString(0), reader.GetString(1)), cancellationToken);
+                    }
+
+                    channel.Writer.Complete();
+                }
+                catch (Exception ex)
+                {
+                    channel.Writer.Complete(ex);
+                }
+            }, CancellationToken.None);
+            return channel.Reader.ReadAllAsync(cancellationToken);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _producer; // it never throws: its failure completes the channel, which the merge reads
+            await _transaction.DisposeAsync();
+            await _connection.DisposeAsync();
+        }
+    }
 
     /// <summary>The trail side of the merge: entries ordered by record key then seq, taken one record at a time.</summary>
     private sealed class TrailReader(DbDataReader reader) : IAsyncDisposable

@@ -151,10 +151,15 @@ public sealed class RecordReverter(RecordHistoryQuery history, AuditOptions opti
                 }), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is DbException or DbUpdateException or InvalidOperationException && ex is not AuditCaptureException)
+        catch (Exception ex) when (ex is DbException or DbUpdateException)
         {
             await transaction.RollbackAsync(CancellationToken.None);
             return new RevertResult(false, $"A constraint of the database would break: {(ex.InnerException ?? ex).Message} Nothing was reverted.", null);
+        }
+        catch (LiveRow.GoneException ex)
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+            return new RevertResult(false, $"{ex.Message} Nothing was reverted; open the record's history again.", null);
         }
 
         var seq = await db.AuditEntries.Where(e => e.EventName == AuditEventNames.RecordReverted).MaxAsync(e => (long?)e.Seq, cancellationToken);
