@@ -22,6 +22,9 @@ public static class AuditEventNames
     /// <summary>Capture was removed from a table on purpose (API or CLI), with the reason given.</summary>
     public const string CaptureRemoved = "audit.capture_removed";
 
+    /// <summary>The whole chain was verified (metadata: result ok or broken, throughSeq, brokenAtSeq, problem, entries).</summary>
+    public const string Verified = "audit.verified";
+
     /// <summary>A signed checkpoint of the chain was written outside the database (metadata: seq, row hash, signature).</summary>
     public const string CheckpointSigned = "audit.checkpoint_signed";
 
