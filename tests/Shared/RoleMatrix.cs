@@ -36,6 +36,7 @@ public static class RoleMatrix
         ("/audit", "/audit", TrailReaders, false),
         ("/audit/{Seq:long}", "/audit/1", TrailReaders, false),
         ("/audit/policy", "/audit/policy", TrailReaders, false),
+        ("/integrity", "/integrity", TrailReaders, false),
         ("/history/{Table}/{Key}", "/history/Customers/1", TrailReaders, false),
         ("/admin/users", "/admin/users", [Admin], false),
         ("/account/password", "/account/password", Everyone, false),

@@ -84,14 +84,14 @@ public static class AuditIntegrity
         var reconciled = await LatestAsync(AuditEventNames.ReconcileCompleted, AuditEventNames.ReconcileMismatch);
         if (reconciled is null)
         {
-            items.Add(new("reconciliation", "Last reconciliation", IntegrityLevel.Amber, "The live rows have never been reconciled with the trail: run Reconcile, or 'reconcile' on the command line."));
+            items.Add(new("reconciliation", "Last reconciliation", IntegrityLevel.Amber, "The live rows have never been reconciled with the trail: run Reconcile now, or 'reconcile' on the command line."));
         }
         else
         {
             var m = EventSummary.Metadata(reconciled.Metadata);
             items.Add(reconciled.EventName == AuditEventNames.ReconcileCompleted
-                ? new("reconciliation", "Last reconciliation", IntegrityLevel.Green, $"Reconciled {Time(reconciled.OccurredAtUtc)}: all {m.GetValueOrDefault("rows")} live rows matched the trail.")
-                : new("reconciliation", "Last reconciliation", IntegrityLevel.Red, $"The reconciliation {Time(reconciled.OccurredAtUtc)} found {m.GetValueOrDefault("mismatches")} row(s) changed without capture."));
+                ? new("reconciliation", "Last reconciliation", IntegrityLevel.Green, $"Reconciled {Time(reconciled.OccurredAtUtc)}: all {Count(m.GetValueOrDefault("rows"))} live rows matched the trail.")
+                : new("reconciliation", "Last reconciliation", IntegrityLevel.Red, $"The reconciliation {Time(reconciled.OccurredAtUtc)} found {Count(m.GetValueOrDefault("mismatches"))} row(s) changed without capture."));
         }
 
         var unsealed = await db.Set<AuditPendingRow>().CountAsync(cancellationToken);
@@ -113,6 +113,9 @@ public static class AuditIntegrity
 
         return new IntegrityReport(head?.Seq ?? 0, head?.OccurredAtUtc, items);
     }
+
+    private static string Count(string? number) =>
+        long.TryParse(number, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n.ToString("N0", CultureInfo.InvariantCulture) : number ?? "?";
 
     private static string Time(DateTime utc) => "at " + utc.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";
 }

@@ -105,15 +105,18 @@ public static class AuditTrailExtensions
     /// <param name="checkpoints">When given, the chain is also checked against the signed checkpoints it was read with:
     /// truncation below one, a rewrite of entries one covers, a removed or forged checkpoint, and a checkpoint the chain
     /// recorded (<c>audit.checkpoint_signed</c>) that is not among them.</param>
-    public static async Task<AuditVerificationReport> VerifyAuditChainAsync(this DbContext context, CheckpointVerifier? checkpoints = null, IReadOnlySet<string>? checkpointSignatures = null, CancellationToken cancellationToken = default)
+    /// <param name="progress">Told the number of entries checked so far, after each batch (the integrity page's progress bar).</param>
+    public static async Task<AuditVerificationReport> VerifyAuditChainAsync(this DbContext context, CheckpointVerifier? checkpoints = null, IReadOnlySet<string>? checkpointSignatures = null, CancellationToken cancellationToken = default, IProgress<long>? progress = null)
     {
         var verifier = new HashChainVerifier();
         var recordedCheckpoints = new List<(long Seq, string? Metadata)>();
         var intact = true;
+        long read = 0;
         await foreach (var batch in ReadEntriesAsync(context, HashChainVerifier.DefaultBatchSize, cancellationToken))
         {
             // Payload hashes of a batch are computed on every core; only the row-hash links are sequential.
             intact = intact && verifier.AddBatch(batch);
+            progress?.Report(read += batch.Count);
             if (checkpoints is null)
             {
                 if (!intact)

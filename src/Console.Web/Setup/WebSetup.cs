@@ -28,6 +28,7 @@ public static class WebSetup
         services.AddScoped<AuditedOperations>();
         services.AddScoped<ReadAudit>();
         services.AddScoped<RevertActions>();
+        services.AddSingleton<BackgroundChecks>();
         services.AddScoped<ComplianceConsole.Web.Preferences.UserSettings>();
         services.AddScoped<ComplianceConsole.Web.Preferences.SavedSearches>();
         services.AddSingleton<AuditTail>();

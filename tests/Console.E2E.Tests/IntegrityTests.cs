@@ -1,0 +1,30 @@
+using Microsoft.Playwright;
+
+namespace ComplianceConsole.E2E.Tests;
+
+/// <summary>The integrity page in Chromium: every item with its colour, and Verify now run by an Admin and seen by everyone.</summary>
+[Collection(ConsoleCollection.Name)]
+public sealed class IntegrityTests(ConsoleServer server)
+{
+    [Fact]
+    public async Task An_admin_runs_verify_now_watches_it_finish_and_an_auditor_sees_the_result()
+    {
+        var page = await server.SignInAsync("admin@console.local", "/integrity");
+        await ConsoleServer.WaitForCircuitAsync(page);
+        var items = page.Locator("[data-testid=integrity-item]");
+        await Assertions.Expect(items).ToHaveCountAsync(7);
+        await Assertions.Expect(items.Locator(".cc-integrity-title")).ToHaveTextAsync(["Chain head", "Last verification", "Signed checkpoint", "Last reconciliation", "Out-of-band changes", "Never-block spool", "Capture triggers"]);
+
+        await page.ClickAsync("[data-testid=start-verify]");
+        var result = page.Locator("[data-testid=check-verify] [data-testid=check-result]");
+        await Assertions.Expect(result).ToContainTextAsync("entries verified, chain intact", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("[data-testid=integrity-item][data-key=verification]")).ToHaveAttributeAsync("data-level", "green");
+        await Assertions.Expect(page.Locator("[data-testid=integrity-item][data-key=verification]")).ToContainTextAsync("admin@console.local");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "integrity.png"), FullPage = true });
+
+        var auditor = await server.SignInAsync("aurora.auditor@console.local", "/integrity");
+        await ConsoleServer.WaitForCircuitAsync(auditor);
+        await Assertions.Expect(auditor.Locator("[data-testid=check-verify] [data-testid=check-result]")).ToContainTextAsync("chain intact");
+        await Assertions.Expect(auditor.Locator("[data-testid=start-verify]")).ToHaveCountAsync(0);
+    }
+}
