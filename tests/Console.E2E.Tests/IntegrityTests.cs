@@ -22,6 +22,20 @@ public sealed class IntegrityTests(ConsoleServer server)
         await Assertions.Expect(page.Locator("[data-testid=integrity-item][data-key=verification]")).ToContainTextAsync("admin@console.local");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "integrity.png"), FullPage = true });
 
+        // The report an auditor files: the verification just run, as JSON and as a printable page.
+        var json = await page.Context.APIRequest.GetAsync(server.BaseUrl + "/integrity/report.json");
+        Assert.Equal(200, json.Status);
+        using (var report = System.Text.Json.JsonDocument.Parse(await json.TextAsync()))
+        {
+            var verification = report.RootElement.GetProperty("verification");
+            Assert.True(verification.GetProperty("passed").GetBoolean());
+            Assert.Equal("admin@console.local", verification.GetProperty("by").GetString());
+            Assert.True(verification.GetProperty("entries").GetInt64() > 0);
+        }
+
+        var html = await page.Context.APIRequest.GetAsync(server.BaseUrl + "/integrity/report.html");
+        Assert.Contains("The chain was whole and unaltered", await html.TextAsync());
+
         var auditor = await server.SignInAsync("aurora.auditor@console.local", "/integrity");
         await ConsoleServer.WaitForCircuitAsync(auditor);
         await Assertions.Expect(auditor.Locator("[data-testid=check-verify] [data-testid=check-result]")).ToContainTextAsync("chain intact");

@@ -44,5 +44,7 @@ public static class RoleMatrix
         ("/not-found", "/not-found", Everyone, false),
         ("/account/login", "/account/login", Everyone, false),
         ("/health", "/health", TrailReaders, true),
+        ("/integrity/report.json", "/integrity/report.json", TrailReaders, true),
+        ("/integrity/report.html", "/integrity/report.html", TrailReaders, true),
     ];
 }

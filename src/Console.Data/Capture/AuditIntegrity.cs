@@ -20,6 +20,15 @@ public sealed record IntegrityReport(long HeadSeq, DateTime? HeadAtUtc, IReadOnl
     public IntegrityLevel Level => Items.Count == 0 ? IntegrityLevel.Green : Items.Max(i => i.Level);
 }
 
+/// <summary>The last verification as the chain recorded it.</summary>
+public sealed record VerificationRecord(long EventSeq, DateTime AtUtc, string By, bool Passed, long? ThroughSeq, long? Entries, long? BrokenAtSeq, string? Problem);
+
+/// <summary>A signed checkpoint as the chain recorded it, and whether the live chain still holds its row hash at its seq.</summary>
+public sealed record CheckpointRecord(long EventSeq, DateTime SignedAtUtc, long Seq, string? RowHash, long? EntryCount, string? KeyId, string? Signature, bool AgreesWithLiveChain);
+
+/// <summary>What an auditor files: the last verification, the checkpoint it ended on (with the signing key's id), and the chain's head.</summary>
+public sealed record VerificationReport(DateTime GeneratedAtUtc, long HeadSeq, DateTime? HeadAtUtc, VerificationRecord? Verification, CheckpointRecord? Checkpoint);
+
 /// <summary>
 /// Reads, without writing, what the integrity page shows (issue 10): the chain's head, the last verification, the latest
 /// signed checkpoint and whether the live chain still ends in its row hash there, the last reconciliation, out-of-band
@@ -113,6 +122,40 @@ public static class AuditIntegrity
 
         return new IntegrityReport(head?.Seq ?? 0, head?.OccurredAtUtc, items);
     }
+
+    /// <summary>The verification report: the last verification and the newest checkpoint at or below the seq it reached.</summary>
+    public static async Task<VerificationReport> ReportAsync(DbContext db, DateTime nowUtc, CancellationToken cancellationToken = default)
+    {
+        var entries = db.Set<AuditEntry>().AsNoTracking();
+        var head = await entries.OrderByDescending(e => e.Seq).Select(e => new { e.Seq, e.OccurredAtUtc }).FirstOrDefaultAsync(cancellationToken);
+        var verified = await entries.Where(e => e.EventName == AuditEventNames.Verified).OrderByDescending(e => e.Seq).FirstOrDefaultAsync(cancellationToken);
+        VerificationRecord? verification = null;
+        if (verified is not null)
+        {
+            var m = EventSummary.Metadata(verified.Metadata);
+            verification = new VerificationRecord(verified.Seq, verified.OccurredAtUtc, verified.ActorName ?? "unknown", m.GetValueOrDefault("result") == "ok",
+                Long(m.GetValueOrDefault("throughSeq")), Long(m.GetValueOrDefault("entries")), Long(m.GetValueOrDefault("brokenAtSeq")), m.GetValueOrDefault("problem"));
+        }
+
+        // The checkpoint the verification ended on: the newest one recorded at or below the seq it reached.
+        var through = verification?.ThroughSeq ?? long.MaxValue;
+        CheckpointRecord? checkpoint = null;
+        foreach (var signed in await entries.Where(e => e.EventName == AuditEventNames.CheckpointSigned).OrderByDescending(e => e.Seq).Take(50).ToListAsync(cancellationToken))
+        {
+            var m = EventSummary.Metadata(signed.Metadata);
+            if (Long(m.GetValueOrDefault("seq")) is { } seq && seq <= through)
+            {
+                var live = await entries.Where(e => e.Seq == seq).Select(e => e.RowHash).FirstOrDefaultAsync(cancellationToken);
+                checkpoint = new CheckpointRecord(signed.Seq, signed.OccurredAtUtc, seq, m.GetValueOrDefault("rowHash"), Long(m.GetValueOrDefault("entryCount")),
+                    m.GetValueOrDefault("keyId"), m.GetValueOrDefault("signature"), live is not null && live == m.GetValueOrDefault("rowHash"));
+                break;
+            }
+        }
+
+        return new VerificationReport(nowUtc, head?.Seq ?? 0, head?.OccurredAtUtc, verification, checkpoint);
+    }
+
+    private static long? Long(string? text) => long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : null;
 
     private static string Count(string? number) =>
         long.TryParse(number, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n.ToString("N0", CultureInfo.InvariantCulture) : number ?? "?";

@@ -43,6 +43,10 @@ public sealed class ReadAudit(IDbContextFactory<ConsoleDbContext> contexts, ILog
         }, cancellationToken);
     }
 
+    /// <summary>Records that a trail reader downloaded the verification report (integrity page).</summary>
+    public Task ReportDownloadedAsync(string format, CancellationToken cancellationToken = default) =>
+        RecordAsync(AuditEventNames.AuditExported, "verification-report", new Dictionary<string, string?> { ["format"] = format, ["report"] = "verification" }, cancellationToken);
+
     public Task EntryViewedAsync(long seq, CancellationToken cancellationToken = default) =>
         RecordAsync(AuditEventNames.AuditViewed, $"seq:{seq}", new Dictionary<string, string?> { ["seq"] = seq.ToString(System.Globalization.CultureInfo.InvariantCulture) }, cancellationToken);
 
