@@ -115,8 +115,9 @@ public sealed class BackgroundChecks(DatabaseSettings settings, IOptions<AuditOp
         {
             Finish(kind, null, "Cancelled: nothing was recorded.", watch, null);
         }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or AuditCaptureException)
+        catch (Exception ex)
         {
+            // Whatever went wrong, the check ends and says so: a page must never show one running forever.
             log.LogError(ex, "The {Check} started from the integrity page failed.", kind);
             Finish(kind, false, "It could not finish: " + ex.Message, watch, null);
         }
