@@ -21,11 +21,11 @@ internal static class HistoryBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var runs = int.Parse(Option(args, "--runs") ?? "30", CultureInfo.InvariantCulture);
+        var runs = int.Parse(QueryBenchmark.Option(args, "--runs") ?? "30", CultureInfo.InvariantCulture);
         if (args.Contains("--reconcile-only"))
         {
             // Reconciliation alone, on its own store: to see how it varies without the query store in the page cache.
-            var only = await ReconcileStoreAsync(Path.GetFullPath(Option(args, "--table-store") ?? Path.Combine(Path.GetTempPath(), "cc-bench-history-1m", "store.db")));
+            var only = await ReconcileStoreAsync(Path.GetFullPath(QueryBenchmark.Option(args, "--table-store") ?? Path.Combine(Path.GetTempPath(), "cc-bench-history-1m", "store.db")));
             for (var i = 0; i < 4; i++)
             {
                 await using var db = ConsoleDbContextFactory.Create(only);
@@ -36,7 +36,7 @@ internal static class HistoryBenchmark
             return 0;
         }
 
-        var storePath = Path.GetFullPath(Option(args, "--store") ?? Path.Combine(Path.GetTempPath(), "cc-bench-query-10m", "store.db"));
+        var storePath = Path.GetFullPath(QueryBenchmark.Option(args, "--store") ?? Path.Combine(Path.GetTempPath(), "cc-bench-query-10m", "store.db"));
         var settings = await QueryBenchmark.OpenStoreAsync(storePath, rebuild: false);
         var record = await HistoryRecordAsync(settings, storePath + ".history");
         SqliteConnection.ClearAllPools();
@@ -117,7 +117,7 @@ internal static class HistoryBenchmark
         });
         Console.WriteLine($"As of a random moment (replayed from the insert): p50 {asOf.P50} ms, p95 {asOf.P95} ms.");
 
-        var tablePath = Path.GetFullPath(Option(args, "--table-store") ?? Path.Combine(Path.GetTempPath(), "cc-bench-history-1m", "store.db"));
+        var tablePath = Path.GetFullPath(QueryBenchmark.Option(args, "--table-store") ?? Path.Combine(Path.GetTempPath(), "cc-bench-history-1m", "store.db"));
         var table = await ReconcileStoreAsync(tablePath);
         var rates = new List<double>();
         for (var i = -1; i < 3; i++)
@@ -268,6 +268,4 @@ internal static class HistoryBenchmark
 
         public override DateTimeOffset GetUtcNow() => Now;
     }
-
-    private static string? Option(string[] args, string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }

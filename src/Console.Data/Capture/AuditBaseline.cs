@@ -36,7 +36,7 @@ public static class AuditBaseline
             return false;
         }
 
-        return await ScalarAsync(connection, transaction,
+        return await SqlCommands.ScalarAsync(connection, transaction,
             $"SELECT COUNT(*) FROM (SELECT 1 AS x FROM \"{AuditStoreModel.EntriesTable}\" WHERE \"TableName\" = @t) AS a", cancellationToken, ("@t", table)) == 0;
     }
 
@@ -46,7 +46,7 @@ public static class AuditBaseline
     /// </summary>
     internal static async Task<SpooledRow?> BeginAsync(DbConnection connection, DbTransaction transaction, TableCapturePlan plan, int inlineRows, CancellationToken cancellationToken)
     {
-        var rows = await ScalarAsync(connection, transaction, $"SELECT COUNT(*) FROM {TableName(connection, plan)}", cancellationToken);
+        var rows = await SqlCommands.ScalarAsync(connection, transaction, $"SELECT COUNT(*) FROM {TableName(connection, plan)}", cancellationToken);
         if (rows == 0)
         {
             return null; // nothing existed before capture: every row will have its insert
@@ -67,9 +67,14 @@ public static class AuditBaseline
     /// </summary>
     public static async Task<int> ContinueAsync(DatabaseFacade database, AuditOptions options, int chunk = ChunkRows, CancellationToken cancellationToken = default)
     {
-        var context = database.GetService<ICurrentDbContext>().Context;
-        var policy = AuditPolicyResolver.Resolve(context.Model, options);
+        // Called every few seconds by the background service: the one query, and nothing else when no baseline is open.
         var open = await OpenAsync(database, cancellationToken);
+        if (open.Count == 0)
+        {
+            return 0;
+        }
+
+        var policy = AuditPolicyResolver.Resolve(database.GetService<ICurrentDbContext>().Context.Model, options);
         var total = 0;
         foreach (var plan in policy.Tables.Where(t => open.Contains(t.Table)))
         {
@@ -82,11 +87,11 @@ public static class AuditBaseline
                 var taken = await SnapshotAsync(connection, transaction, plan, chunk, cancellationToken);
                 if (taken < chunk)
                 {
-                    var snapshots = await ScalarAsync(connection, transaction,
+                    var snapshots = await SqlCommands.ScalarAsync(connection, transaction,
                         $"SELECT COUNT(*) FROM \"{AuditStoreModel.EntriesTable}\" WHERE \"TableName\" = @t AND \"EventName\" = @e",
                         cancellationToken, ("@t", plan.Table), ("@e", AuditEventNames.CaptureBaseline));
                     AuditSealer.RestoreRows(connection, transaction,
-                        [Event(AuditEventNames.CaptureBaselineCompleted, plan.Table, await ScalarAsync(connection, transaction, $"SELECT COUNT(*) FROM {TableName(connection, plan)}", cancellationToken), snapshots + taken)]);
+                        [Event(AuditEventNames.CaptureBaselineCompleted, plan.Table, await SqlCommands.ScalarAsync(connection, transaction, $"SELECT COUNT(*) FROM {TableName(connection, plan)}", cancellationToken), snapshots + taken)]);
                 }
 
                 await new AuditSealer(TimeProvider.System).SealAsync(connection, transaction, watermark, AuditContext.ForJob("capture-baseline"), Guid.NewGuid().ToString("N"), async: true, cancellationToken);
@@ -135,7 +140,7 @@ public static class AuditBaseline
     private static async Task<int> SnapshotAsync(DbConnection connection, DbTransaction transaction, TableCapturePlan plan, int? max, CancellationToken cancellationToken)
     {
         var sqlite = connection is Microsoft.Data.Sqlite.SqliteConnection;
-        var (keySql, valuesSql) = sqlite ? SqliteAuditSql.RowJson(plan, "s") : SqlServerAuditSql.RowJson(plan, "s");
+        var (keySql, valuesSql) = SqlCommands.RowJson(sqlite, plan, "s");
         var now = sqlite ? "strftime('%Y-%m-%d %H:%M:%f', 'now')" : "SYSUTCDATETIME()";
         var top = max is { } m && !sqlite ? $"TOP ({m}) " : "";
         var limit = max is { } n && sqlite ? $" LIMIT {n}" : "";
@@ -151,9 +156,7 @@ public static class AuditBaseline
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static string TableName(DbConnection connection, TableCapturePlan plan) => connection is Microsoft.Data.Sqlite.SqliteConnection
-        ? SqliteAuditSql.Quote(plan.Table)
-        : (plan.Schema is { } schema ? SqlServerAuditSql.Quote(schema) + "." : "") + SqlServerAuditSql.Quote(plan.Table);
+    private static string TableName(DbConnection connection, TableCapturePlan plan) => SqlCommands.TableName(connection is Microsoft.Data.Sqlite.SqliteConnection, plan);
 
     private static SpooledRow Event(string name, string table, long rows, long? snapshots) =>
         new(null, AuditOperations.Event, null, null, null, null, name, table,
@@ -163,7 +166,4 @@ public static class AuditBaseline
                 ["rows"] = rows.ToString(CultureInfo.InvariantCulture),
                 ["snapshots"] = snapshots?.ToString(CultureInfo.InvariantCulture),
             }), null, null, null, DateTime.UtcNow.ToString(AuditSealer.SqliteDateFormat, CultureInfo.InvariantCulture));
-
-    private static Task<long> ScalarAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters) =>
-        SqlCommands.ScalarAsync(connection, transaction, sql, cancellationToken, parameters);
 }

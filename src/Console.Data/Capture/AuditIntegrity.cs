@@ -90,7 +90,7 @@ public static class AuditIntegrity
                     : $"The live chain does not end in the row hash the checkpoint signed {Time(checkpoint.OccurredAtUtc)} holds for seq {seq:N0}: entries up to it were rewritten. Run 'verify' with the checkpoints."));
         }
 
-        var reconciled = await LatestAsync(AuditEventNames.ReconcileCompleted, AuditEventNames.ReconcileMismatch);
+        var reconciled = await LastReconciliationAsync(db, cancellationToken);
         if (reconciled is null)
         {
             items.Add(new("reconciliation", "Last reconciliation", IntegrityLevel.Amber, "The live rows have never been reconciled with the trail: run Reconcile now, or 'reconcile' on the command line."));
@@ -122,6 +122,12 @@ public static class AuditIntegrity
 
         return new IntegrityReport(head?.Seq ?? 0, head?.OccurredAtUtc, items);
     }
+
+    /// <summary>The outcome of the newest reconciliation (<c>audit.reconciled</c> or <c>audit.reconcile_mismatch</c>), or null; /health reads it too.</summary>
+    public static Task<AuditEntry?> LastReconciliationAsync(DbContext db, CancellationToken cancellationToken = default) =>
+        db.Set<AuditEntry>().AsNoTracking()
+            .Where(e => e.EventName == AuditEventNames.ReconcileCompleted || e.EventName == AuditEventNames.ReconcileMismatch)
+            .OrderByDescending(e => e.Seq).FirstOrDefaultAsync(cancellationToken);
 
     /// <summary>The verification report: the last verification and the newest checkpoint at or below the seq it reached.</summary>
     public static async Task<VerificationReport> ReportAsync(DbContext db, DateTime nowUtc, CancellationToken cancellationToken = default)

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using ComplianceConsole.Core.Auditing;
 
 namespace ComplianceConsole.Data.Capture;
 
@@ -22,6 +23,17 @@ internal static class SqlCommands
 
         return command;
     }
+
+    /// <summary>A name quoted for the provider.</summary>
+    public static string Quote(bool sqlite, string identifier) => sqlite ? SqliteAuditSql.Quote(identifier) : SqlServerAuditSql.Quote(identifier);
+
+    /// <summary>An audited table's name as the provider's SQL names it (with its schema on SQL Server).</summary>
+    public static string TableName(bool sqlite, TableCapturePlan plan) =>
+        sqlite || plan.Schema is null ? Quote(sqlite, plan.Table) : Quote(false, plan.Schema) + "." + Quote(false, plan.Table);
+
+    /// <summary>The key and values JSON of live row <paramref name="alias"/>, as that provider's capture triggers write them.</summary>
+    public static (string Key, string Values) RowJson(bool sqlite, TableCapturePlan plan, string alias) =>
+        sqlite ? SqliteAuditSql.RowJson(plan, alias) : SqlServerAuditSql.RowJson(plan, alias);
 
     /// <summary>A count or other number; 0 for NULL.</summary>
     public static async Task<long> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)

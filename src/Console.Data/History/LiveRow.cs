@@ -17,8 +17,7 @@ internal static class LiveRow
 {
     public static async Task<RecordState> ReadAsync(DbContext db, TableCapturePlan plan, string key, CancellationToken cancellationToken)
     {
-        var sqlite = db.Database.IsSqlite();
-        var (_, values) = sqlite ? SqliteAuditSql.RowJson(plan, "s") : SqlServerAuditSql.RowJson(plan, "s");
+        var (_, values) = SqlCommands.RowJson(db.Database.IsSqlite(), plan, "s");
         var (where, parameters) = KeyFilter(db, plan, key, "s.");
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
@@ -35,6 +34,30 @@ internal static class LiveRow
 
             using var doc = JsonDocument.Parse(json);
             return new RecordState(doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal), true, null);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>The keys (as the trail writes them) of the rows whose <paramref name="column"/> holds <paramref name="value"/>: a record's live link rows.</summary>
+    public static async Task<List<string>> KeysWhereAsync(DbContext db, TableCapturePlan plan, string column, JsonElement value, int max, CancellationToken cancellationToken)
+    {
+        var (key, _) = SqlCommands.RowJson(db.Database.IsSqlite(), plan, "s");
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = SqlCommands.Command(db.Database.GetDbConnection(), db.Database.CurrentTransaction?.GetDbTransaction(),
+                $"SELECT {key} FROM {Table(db, plan)} AS s WHERE s.{Quote(db)(column)} = @v", ("@v", value.ValueKind == JsonValueKind.Number ? value.GetInt64() : value.GetString()!));
+            var keys = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (keys.Count < max && await reader.ReadAsync(cancellationToken))
+            {
+                keys.Add(reader.GetString(0));
+            }
+
+            return keys;
         }
         finally
         {
@@ -130,9 +153,11 @@ internal static class LiveRow
         return parameter;
     }
 
-    private static Func<string, string> Quote(DbContext db) => db.Database.IsSqlite() ? SqliteAuditSql.Quote : SqlServerAuditSql.Quote;
+    private static Func<string, string> Quote(DbContext db)
+    {
+        var sqlite = db.Database.IsSqlite();
+        return name => SqlCommands.Quote(sqlite, name);
+    }
 
-    private static string Table(DbContext db, TableCapturePlan plan) => db.Database.IsSqlite()
-        ? SqliteAuditSql.Quote(plan.Table)
-        : (plan.Schema is { } schema ? SqlServerAuditSql.Quote(schema) + "." : "") + SqlServerAuditSql.Quote(plan.Table);
+    private static string Table(DbContext db, TableCapturePlan plan) => SqlCommands.TableName(db.Database.IsSqlite(), plan);
 }

@@ -95,7 +95,7 @@ public static class Reconciler
             var headSql = $"SELECT MAX(\"Seq\") FROM \"{AuditStoreModel.EntriesTable}\"";
             // SQLite: the live rows are read on a second connection, on the other core, in the same snapshot (LiveReader).
             await using var liveReader = connection is SqliteConnection file ? await LiveReader.OpenAsync(file, transaction, headSql, cancellationToken) : null;
-            var head = await ScalarAsync(connection, transaction, headSql, cancellationToken);
+            var head = await SqlCommands.ScalarAsync(connection, transaction, headSql, cancellationToken);
             var tables = new List<TableReconcile>();
             var mismatches = new List<ReconcileMismatch>();
             var count = 0;
@@ -167,16 +167,15 @@ public static class Reconciler
     private static async Task<TableReconcile> TableAsync(DbConnection connection, DbTransaction transaction, LiveReader? liveReader, bool sqlite, Core.Auditing.TableCapturePlan plan,
         Action<ReconcileMismatch> report, Action<long, long> progress, CancellationToken cancellationToken)
     {
-        var quote = sqlite ? (Func<string, string>)SqliteAuditSql.Quote : SqlServerAuditSql.Quote;
-        var table = plan.Schema is { } schema && !sqlite ? quote(schema) + "." + quote(plan.Table) : quote(plan.Table);
-        var (keySql, valuesSql) = sqlite ? SqliteAuditSql.RowJson(plan, "s") : SqlServerAuditSql.RowJson(plan, "s");
+        var table = SqlCommands.TableName(sqlite, plan);
+        var (keySql, valuesSql) = SqlCommands.RowJson(sqlite, plan, "s");
         var binary = sqlite ? "" : " COLLATE Latin1_General_BIN2";
         var comparer = sqlite ? Utf8Order.Instance : (IComparer<string>)StringComparer.Ordinal;
-        var total = await ScalarAsync(connection, transaction, $"SELECT COUNT(*) FROM {table}", cancellationToken);
+        var total = await SqlCommands.ScalarAsync(connection, transaction, $"SELECT COUNT(*) FROM {table}", cancellationToken);
 
         // Captured but not yet sealed (out-of-band writes wait for the sealer): part of the trail, after every entry.
         var pending = new Dictionary<string, List<AuditEntry>>(StringComparer.Ordinal);
-        await using (var command = Command(connection, transaction,
+        await using (var command = SqlCommands.Command(connection, transaction,
             $"SELECT \"Id\", \"Operation\", \"RecordKey\", \"OldValues\", \"NewValues\" FROM \"{AuditStoreModel.PendingTable}\" WHERE \"TableName\" = @t AND \"RecordKey\" IS NOT NULL ORDER BY \"Id\"", ("@t", plan.Table)))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
@@ -193,12 +192,12 @@ public static class Reconciler
 
         // A large table's baseline is taken in chunks after capture began: until it completes, a row without a trail may
         // simply not have its snapshot yet, and is counted as awaiting it, not as a mismatch.
-        async Task<bool> Recorded(string name) => await ScalarAsync(connection, transaction,
+        async Task<bool> Recorded(string name) => await SqlCommands.ScalarAsync(connection, transaction,
             $"SELECT COUNT(*) FROM \"{AuditStoreModel.EntriesTable}\" WHERE \"EventName\" = @e AND \"Target\" = @t", cancellationToken, ("@e", name), ("@t", plan.Table)) > 0;
         var baselineOpen = await Recorded(AuditEventNames.CaptureBaselineStarted) && !await Recorded(AuditEventNames.CaptureBaselineCompleted);
 
         var liveSql = $"SELECT {keySql} AS k, {valuesSql} AS v FROM {table} AS s ORDER BY k{binary}";
-        await using var trailCommand = Command(connection, transaction, $"""
+        await using var trailCommand = SqlCommands.Command(connection, transaction, $"""
             SELECT "RecordKey", "Seq", "Operation", "EventName", "OldValues", "NewValues" FROM "{AuditStoreModel.EntriesTable}"
             WHERE "TableName" = @t AND "RecordKey" IS NOT NULL ORDER BY "RecordKey"{binary}, "Seq"
             """, ("@t", plan.Table));
@@ -353,19 +352,13 @@ public static class Reconciler
             : System.Data.IsolationLevel.RepeatableRead;
     }
 
-    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql, params (string Name, object Value)[] parameters) =>
-        SqlCommands.Command(connection, transaction, sql, parameters);
-
-    private static Task<long> ScalarAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters) =>
-        SqlCommands.ScalarAsync(connection, transaction, sql, cancellationToken, parameters);
-
     private static string? Str(DbDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
 
     /// <summary>The live rows in key order, read on the merge's own connection (SQL Server, or a SQLite database opened read-only).</summary>
     private static async IAsyncEnumerable<(string Key, string Values)> Inline(DbConnection connection, DbTransaction transaction, string sql,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, sql);
+        await using var command = SqlCommands.Command(connection, transaction, sql);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -412,11 +405,11 @@ public static class Reconciler
             try
             {
                 // With no writer possible, both read transactions take their snapshot now: the same one.
-                await ScalarAsync(main, mainTransaction, firstRead, cancellationToken);
+                await SqlCommands.ScalarAsync(main, mainTransaction, firstRead, cancellationToken);
                 var connection = new SqliteConnection(new SqliteConnectionStringBuilder(main.ConnectionString).ToString());
                 await connection.OpenAsync(cancellationToken);
                 var transaction = connection.BeginTransaction(deferred: true);
-                await ScalarAsync(connection, transaction, firstRead, cancellationToken);
+                await SqlCommands.ScalarAsync(connection, transaction, firstRead, cancellationToken);
                 return new LiveReader(connection, transaction);
             }
             finally
@@ -434,7 +427,7 @@ public static class Reconciler
             {
                 try
                 {
-                    await using var command = Command(_connection, _transaction, sql);
+                    await using var command = SqlCommands.Command(_connection, _transaction, sql);
                     await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                     while (await reader.ReadAsync(cancellationToken))
                     {

@@ -258,12 +258,13 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
         }
 
         var found = new List<RecordRef>();
+        var policy = Capture.AuditPolicyResolver.Resolve(db.Model, new AuditOptions()); // key columns only: the options do not matter
         foreach (var plan in plans.Where(p => p.ParentKeyColumn == parent.Column))
         {
             var keys = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var key in await LiveChildKeysAsync(db, plan, parent.Value, cancellationToken))
+            if (policy.Find(plan.Table) is { } tablePlan)
             {
-                keys.Add(key);
+                keys.UnionWith(await LiveRow.KeysWhereAsync(db, tablePlan, plan.Column, parent.Value, MaxLinks, cancellationToken));
             }
 
             // A link table keyed by the parent first (CustomerTags, AccountSignatories): its gone rows by key range.
@@ -332,53 +333,6 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
         var old = Parse(entry.OldValues);
         var @new = Parse(entry.NewValues);
         return EntryDiff.ChangedColumns(entry).Select(c => new ColumnChange(c, Get(old, c), Get(@new, c))).ToList();
-    }
-
-    private static async Task<List<string>> LiveChildKeysAsync(ConsoleDbContext db, LinkPlan plan, JsonElement value, CancellationToken cancellationToken)
-    {
-        var policy = Capture.AuditPolicyResolver.Resolve(db.Model, new AuditOptions());
-        if (policy.Find(plan.Table) is not { } tablePlan)
-        {
-            return [];
-        }
-
-        var sqlite = db.Database.IsSqlite();
-        var (keySql, _) = sqlite ? Capture.SqliteAuditSql.RowJson(tablePlan, "s") : Capture.SqlServerAuditSql.RowJson(tablePlan, "s");
-        var quote = sqlite ? (Func<string, string>)Capture.SqliteAuditSql.Quote : Capture.SqlServerAuditSql.Quote;
-        var table = tablePlan.Schema is { } schema && !sqlite ? quote(schema) + "." + quote(plan.Table) : quote(plan.Table);
-        object parameter = value.ValueKind == JsonValueKind.Number ? value.GetInt64() : value.GetString()!;
-        var connection = db.Database.GetDbConnection();
-        var opened = connection.State != System.Data.ConnectionState.Open;
-        if (opened)
-        {
-            await connection.OpenAsync(cancellationToken);
-        }
-
-        try
-        {
-            await using var command = connection.CreateCommand();
-            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-            command.CommandText = $"SELECT {keySql} FROM {table} AS s WHERE s.{quote(plan.Column)} = @v";
-            var p = command.CreateParameter();
-            p.ParameterName = "@v";
-            p.Value = parameter;
-            command.Parameters.Add(p);
-            var keys = new List<string>();
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken) && keys.Count < MaxLinks)
-            {
-                keys.Add(reader.GetString(0));
-            }
-
-            return keys;
-        }
-        finally
-        {
-            if (opened)
-            {
-                await connection.CloseAsync();
-            }
-        }
     }
 
     /// <summary>A one-column key's column, value, raw JSON and searchable text; null for a composite key.</summary>

@@ -108,7 +108,7 @@ public sealed class RecordReverter(RecordHistoryQuery history, AuditOptions opti
             return new RevertResult(false, string.Join(" ", plan.Refusals), null);
         }
 
-        var policy = AuditPolicyResolver.Resolve(db.Model, options);
+        var policy = Policy(db);
         var first = plan.Steps[0];
         // Serializable: the check that nothing changed since the plan and the write happen under one lock.
         await using var transaction = await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, cancellationToken);
@@ -181,7 +181,7 @@ public sealed class RecordReverter(RecordHistoryQuery history, AuditOptions opti
         var label = (await history.OverviewAsync(db, record, withLinks: false, cancellationToken)).Label;
         var currentSeq = await db.AuditEntries.Where(e => e.TableName == record.Table && e.RecordKey == record.Key).MaxAsync(e => (long?)e.Seq, cancellationToken);
         var current = currentSeq is { } c ? await history.StateAtAsync(db, record, c, cancellationToken) : RecordState.None;
-        var policy = AuditPolicyResolver.Resolve(db.Model, options);
+        var policy = Policy(db);
         if (policy.Find(record.Table) is not { } table)
         {
             return Refused(record, targetSeq, $"{record.Table} is not an audited table of this console: it cannot be reverted here.") with { Label = label };
@@ -253,6 +253,11 @@ public sealed class RecordReverter(RecordHistoryQuery history, AuditOptions opti
 
         return new RevertStep(record, label, targetSeq, target, current, currentSeq, diff, columns, leftAlone, refusals);
     }
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Microsoft.EntityFrameworkCore.Metadata.IModel, AuditPolicySnapshot> _policies = new();
+
+    /// <summary>The policy in force for the context's model, worked out once per model (the options are this reverter's).</summary>
+    private AuditPolicySnapshot Policy(ConsoleDbContext db) => _policies.GetValue(db.Model, model => AuditPolicyResolver.Resolve(model, options));
 
     private static RevertStep Refused(RecordRef record, long targetSeq, string reason) =>
         new(record, null, targetSeq, RecordState.None, RecordState.None, null, [], [], [], [reason]);

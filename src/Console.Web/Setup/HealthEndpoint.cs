@@ -66,9 +66,7 @@ public static class HealthEndpoint
             head = await db.AuditEntries.MaxAsync(e => (long?)e.Seq, ct) ?? 0;
             unsealed = await db.AuditPending.CountAsync(ct);
             tamper = await AuditTamperSignals.OpenAsync(db, ct);
-            reconciliation = await db.AuditEntries.AsNoTracking()
-                .Where(e => e.EventName == AuditEventNames.ReconcileCompleted || e.EventName == AuditEventNames.ReconcileMismatch)
-                .OrderByDescending(e => e.Seq).FirstOrDefaultAsync(ct);
+            reconciliation = await AuditIntegrity.LastReconciliationAsync(db, ct);
         }
         catch (DbException ex)
         {
