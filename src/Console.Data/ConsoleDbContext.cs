@@ -25,6 +25,8 @@ public abstract class ConsoleDbContext(DbContextOptions options) : IdentityDbCon
     public DbSet<SavedSearch> SavedSearches => Set<SavedSearch>();
     public DbSet<Rollups.AuditHourCount> AuditHourCounts => Set<Rollups.AuditHourCount>();
     public DbSet<Rollups.AuditActorHourCount> AuditActorHourCounts => Set<Rollups.AuditActorHourCount>();
+    public DbSet<Rollups.AuditActorDayCount> AuditActorDayCounts => Set<Rollups.AuditActorDayCount>();
+    public DbSet<Rollups.AuditActorFirst> AuditActorFirsts => Set<Rollups.AuditActorFirst>();
     public DbSet<Rollups.AuditRollupMark> AuditRollupMarks => Set<Rollups.AuditRollupMark>();
     public DbSet<AuditTextWord> AuditTextWords => Set<AuditTextWord>();
 

@@ -15,6 +15,9 @@ public sealed record AuditSearch(AuditQuery Query, TimeRange Range, long? Before
     /// <summary>The same search from its first page (a new query or range resets the position).</summary>
     public AuditSearch FirstPage => this with { Before = null, After = null };
 
+    /// <summary>The audit browser's address for this search.</summary>
+    public string BrowserUrl => "/audit?" + ToQueryString();
+
     /// <summary>The URL query string, without '?'; parameters at their defaults are left out.</summary>
     public string ToQueryString()
     {

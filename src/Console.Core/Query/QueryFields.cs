@@ -29,6 +29,7 @@ public static class QueryFields
     public const string Event = "event";
     public const string OutOfBand = "outofband";
     public const string Ip = "ip";
+    public const string Target = "target";
 
     /// <summary>Free text, matched against the values of an entry (before, after, event details and target).</summary>
     public const string Text = "text";
@@ -45,6 +46,7 @@ public static class QueryFields
         new(Event, QueryValueKind.Pattern, "an event name (resource.verb)", "event:auth.*"),
         new(OutOfBand, QueryValueKind.Choice, "written outside the app (raw SQL, another tool)", "outofband:true", ["true", "false"], ["oob"]),
         new(Ip, QueryValueKind.Pattern, "the client IP address", "ip:10.20.*"),
+        new(Target, QueryValueKind.Pattern, "what an event was about: the account of a sign-in, the record viewed", "target:mallory@example.test"),
     ];
 
     public static QueryField? Find(string name) =>

@@ -21,6 +21,7 @@ public sealed record TimeRange(string? Preset, DateTime? FromUtc = null, DateTim
         new("7d", "Last 7 days", TimeSpan.FromDays(7)),
         new("30d", "Last 30 days", TimeSpan.FromDays(30)),
         new("90d", "Last 90 days", TimeSpan.FromDays(90)),
+        new("1y", "Last year", TimeSpan.FromDays(365)),
         new("all", "All time", null),
     ];
 

@@ -74,10 +74,11 @@ public static class AuditFilterTranslator
             case QueryFields.Event:
                 var events = Resolve(value, vocabulary.Events, "event", notes);
                 return r => events.Contains(r.EventName);
-            case QueryFields.Actor when typeof(T) == typeof(Rollups.AuditActorHourCount):
+            case QueryFields.Actor when typeof(Rollups.IAuditActorCountRow).IsAssignableFrom(typeof(T)):
                 var actors = ResolveActors(value, vocabulary, notes);
-                Expression<Func<Rollups.AuditActorHourCount, bool>> byActor = r => actors.Contains(r.ActorName);
-                return (Expression<Func<T, bool>>)(object)byActor;
+                var row = Expression.Parameter(typeof(T), "r");
+                return Expression.Lambda<Func<T, bool>>(
+                    Expression.Call(Expression.Constant(actors), typeof(List<string>).GetMethod(nameof(List<string>.Contains))!, Expression.Property(row, nameof(Rollups.IAuditActorCountRow.ActorName))), row);
             default:
                 throw new ArgumentOutOfRangeException(nameof(field), field, "The rollups do not count by this field: check FitsRollups first (actor needs the per-actor rows).");
         }
@@ -106,6 +107,14 @@ public static class AuditFilterTranslator
                 }
 
                 return e => e.IpAddress == value;
+            case QueryFields.Target:
+                if (value.Contains('*'))
+                {
+                    var targetPattern = Like(value);
+                    return e => EF.Functions.Like(e.Target!, targetPattern, "\\");
+                }
+
+                return e => e.Target == value;
             case QueryFields.Text:
                 var matching = fullText(value);
                 return e => matching.Contains(e.Seq);
@@ -189,6 +198,14 @@ public static class AuditFilterTranslator
 
     private static List<string> ResolveActors(string value, AuditVocabularySnapshot vocabulary, List<string> notes)
     {
+        // A whole name or id is that actor alone (a chart's click-through names one actor); a part of one matches every actor it is part of.
+        var exact = vocabulary.Actors.Where(a => string.Equals(a.Name, value, StringComparison.OrdinalIgnoreCase) || string.Equals(a.Id, value, StringComparison.OrdinalIgnoreCase))
+            .Select(a => a.Name).Distinct().ToList();
+        if (exact.Count > 0)
+        {
+            return exact;
+        }
+
         var matcher = Matcher(value, substring: true);
         var names = vocabulary.Actors.Where(a => matcher(a.Name) || (a.Id is { } id && matcher(id))).Select(a => a.Name).Distinct().ToList();
         if (names.Count == 0)

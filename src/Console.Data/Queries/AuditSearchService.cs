@@ -247,106 +247,14 @@ public sealed class AuditSearchService(AuditVocabulary vocabulary, TimeProvider 
         var start = from ?? await db.AuditEntries.MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken) ?? end.AddHours(-1);
         var size = BarSizes.FirstOrDefault(s => (end - start) / s <= maxBars, BarSizes[^1]);
         var origin = Floor(start, size);
-        var seconds = (long)size.TotalSeconds;
-        var originEpoch = new DateTimeOffset(origin, TimeSpan.Zero).ToUnixTimeSeconds();
-        var counts = new Dictionary<(long Bar, string Operation), long>();
-
-        // The filter's entries within [after, before) of its range, above a seq: every part lies inside the range.
-        async Task CountEntriesAsync(DateTime? after = null, DateTime? before = null, long aboveSeq = 0)
-        {
-            var entries = filter.Entries;
-            if (after is { } a)
-            {
-                entries = entries.Where(e => e.OccurredAtUtc >= a);
-            }
-
-            if (before is { } b)
-            {
-                entries = entries.Where(e => e.OccurredAtUtc < b);
-            }
-
-            if (aboveSeq > 0)
-            {
-                entries = entries.Where(e => e.Seq > aboveSeq);
-            }
-
-            var rows = await entries
-                .GroupBy(e => new { Bar = (AuditDbFunctions.EpochSeconds(e.OccurredAtUtc) - originEpoch) / seconds, e.Operation })
-                .Select(g => new { g.Key.Bar, g.Key.Operation, Count = g.Count() })
-                .ToListAsync(cancellationToken);
-            foreach (var row in rows)
-            {
-                counts[(row.Bar, row.Operation)] = counts.GetValueOrDefault((row.Bar, row.Operation)) + row.Count;
-            }
-        }
-
-        var through = useRollups && size >= TimeSpan.FromHours(1) && AuditFilterTranslator.FitsRollups(filter.Query)
-            ? await AuditRollups.ThroughAsync(db, cancellationToken)
-            : 0;
-        if (through > 0)
-        {
-            // Whole hours inside the range: [firstHour, endHour). The rest of the range is at most an hour at each end.
-            long? firstHour = from is { } f ? (Epoch(f) + 3599) / 3600 : null;
-            long? endHour = to is { } t ? Epoch(t) / 3600 : null;
-            if (firstHour is { } a && endHour is { } b && b < a)
-            {
-                endHour = firstHour; // a range inside one hour: no whole hour
-            }
-
-            var notes = new List<string>(); // the filter said them already
-            var rollups = filter.Query.For(QueryFields.Actor).Any()
-                ? await Sum(AuditFilterTranslator.ApplyToRollup(db.AuditActorHourCounts.AsNoTracking(), filter.Query, filter.Vocabulary, notes))
-                : await Sum(AuditFilterTranslator.ApplyToRollup(db.AuditHourCounts.AsNoTracking(), filter.Query, filter.Vocabulary, notes));
-            foreach (var row in rollups)
-            {
-                counts[(row.Bar, row.Operation)] = counts.GetValueOrDefault((row.Bar, row.Operation)) + row.Count;
-            }
-
-            DateTime? Time(long? hour) => hour is { } h ? DateTime.UnixEpoch.AddHours(h) : null;
-            if (from is { } rangeStart && Time(firstHour)!.Value > rangeStart)
-            {
-                await CountEntriesAsync(before: Time(firstHour));
-            }
-
-            if (to is { } rangeEnd && Time(endHour)!.Value < rangeEnd)
-            {
-                await CountEntriesAsync(after: Time(endHour));
-            }
-
-            await CountEntriesAsync(Time(firstHour), Time(endHour), aboveSeq: through);
-
-            async Task<List<(long Bar, string Operation, long Count)>> Sum<T>(IQueryable<T> rows) where T : class, IAuditCountRow
-            {
-                if (firstHour is { } lo)
-                {
-                    rows = rows.Where(r => r.Hour >= lo);
-                }
-
-                if (endHour is { } hi)
-                {
-                    rows = rows.Where(r => r.Hour < hi);
-                }
-
-                var sums = await rows.GroupBy(r => new { Bar = (r.Hour * 3600 - originEpoch) / seconds, r.Operation })
-                    .Select(g => new { g.Key.Bar, g.Key.Operation, Count = g.Sum(r => r.Count) })
-                    .ToListAsync(cancellationToken);
-                return sums.Select(s => (s.Bar, s.Operation, s.Count)).ToList();
-            }
-        }
-        else
-        {
-            await CountEntriesAsync();
-        }
-
+        var cells = await AuditCounts.CountAsync(db, filter, from, to, CountBy.Operation, new CountBars(origin, size), useRollups, cancellationToken);
         var count = (int)Math.Floor((end - origin) / size) + 1; // the bar holding "now" too
-        var byBar = counts.ToLookup(c => c.Key.Bar);
+        var byBar = cells.ToLookup(c => c.Bar);
         var bars = Enumerable.Range(0, Math.Max(count, 1))
-            .Select(i => new HistogramBar(origin + size * i, byBar[i].ToDictionary(c => c.Key.Operation, c => (int)c.Value)))
+            .Select(i => new HistogramBar(origin + size * i, byBar[i].ToDictionary(c => c.Operation, c => (int)c.Count)))
             .ToList();
         return new AuditHistogram(start, end, size, bars);
     }
-
-    private static long Epoch(DateTime utc) => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToUnixTimeSeconds();
 
     private static DateTime Floor(DateTime utc, TimeSpan size)
     {

@@ -37,7 +37,7 @@ public sealed class AuditHourCount : IAuditCountRow
 }
 
 /// <summary>The same per actor too (hundreds of rows per hour): read for one actor at a time, through its leading actor key.</summary>
-public sealed class AuditActorHourCount : IAuditCountRow
+public sealed class AuditActorHourCount : IAuditActorCountRow
 {
     public string ActorName { get; set; } = "";
     public long Hour { get; set; }
@@ -46,6 +46,46 @@ public sealed class AuditActorHourCount : IAuditCountRow
     public string EventName { get; set; } = "";
     public bool OutOfBand { get; set; }
     public long Count { get; set; }
+}
+
+/// <summary>
+/// The per-actor rows summed per UTC day: what a chart over months reads (a year is hundreds of thousands of rows, not
+/// millions). <see cref="Hour"/> is the day's first hour, so a range of whole days filters it as the hourly rows are filtered.
+/// </summary>
+public sealed class AuditActorDayCount : IAuditActorCountRow
+{
+    public string ActorName { get; set; } = "";
+    public long Hour { get; set; }
+    public string Operation { get; set; } = "";
+    public string TableName { get; set; } = "";
+    public string EventName { get; set; } = "";
+    public bool OutOfBand { get; set; }
+    public long Count { get; set; }
+}
+
+/// <summary>Rows counted per actor: the hourly and the daily ones.</summary>
+public interface IAuditActorCountRow : IAuditCountRow
+{
+    string ActorName { get; }
+}
+
+/// <summary>
+/// The first hour an actor was seen doing something: at all (<see cref="Any"/>), on a table (<see cref="OnTable"/>, the
+/// table's name) or at an hour of the UTC day (<see cref="AtHourOfDay"/>, "00" to "23"). The unusual-activity findings read
+/// these few rows instead of an actor's whole past.
+/// </summary>
+public sealed class AuditActorFirst
+{
+    public const string Any = "any";
+    public const string OnTable = "table";
+    public const string AtHourOfDay = "hour";
+
+    public string ActorName { get; set; } = "";
+    public string Kind { get; set; } = Any;
+    public string Value { get; set; } = "";
+
+    /// <summary>Hours since 1970-01-01 UTC of the earliest such entry.</summary>
+    public long FirstHour { get; set; }
 }
 
 /// <summary>
@@ -78,8 +118,33 @@ public sealed class AuditActorHourCountConfiguration : IEntityTypeConfiguration<
     {
         b.ToTable(AuditRollups.ActorHourTable);
         b.HasKey(r => new { r.ActorName, r.Hour, r.Operation, r.TableName, r.EventName, r.OutOfBand });
+        b.HasIndex(r => r.Hour); // a few whole hours of every actor (the ends of a range the daily rows cannot cover)
         b.Property(r => r.ActorName).HasMaxLength(256);
         AuditRollups.Dimensions(b);
+    }
+}
+
+public sealed class AuditActorDayCountConfiguration : IEntityTypeConfiguration<AuditActorDayCount>
+{
+    public void Configure(EntityTypeBuilder<AuditActorDayCount> b)
+    {
+        b.ToTable(AuditRollups.ActorDayTable);
+        b.HasKey(r => new { r.Hour, r.ActorName, r.Operation, r.TableName, r.EventName, r.OutOfBand });
+        b.Property(r => r.ActorName).HasMaxLength(256);
+        AuditRollups.Dimensions(b);
+    }
+}
+
+public sealed class AuditActorFirstConfiguration : IEntityTypeConfiguration<AuditActorFirst>
+{
+    public void Configure(EntityTypeBuilder<AuditActorFirst> b)
+    {
+        b.ToTable(AuditRollups.ActorFirstTable);
+        b.HasKey(r => new { r.ActorName, r.Kind, r.Value });
+        b.Property(r => r.ActorName).HasMaxLength(256);
+        b.Property(r => r.Kind).HasMaxLength(8);
+        b.Property(r => r.Value).HasMaxLength(128);
+        b.HasIndex(r => new { r.Kind, r.FirstHour });
     }
 }
 
@@ -104,6 +169,8 @@ public static class AuditRollups
 {
     public const string HourTable = "AuditHourCounts";
     public const string ActorHourTable = "AuditActorHourCounts";
+    public const string ActorDayTable = "AuditActorDayCounts";
+    public const string ActorFirstTable = "AuditActorFirsts";
     public const string MarkTable = "AuditRollupMarks";
 
     /// <summary>Entries counted per transaction: short enough that capture's writers barely wait for the write lock.</summary>
@@ -154,8 +221,11 @@ public static class AuditRollups
             return 0;
         }
 
-        await db.Database.ExecuteSqlRawAsync(sqlServer ? SqlServerUpsert(HourTable, actor: false) : SqliteUpsert(HourTable, actor: false), [from, to], cancellationToken);
-        await db.Database.ExecuteSqlRawAsync(sqlServer ? SqlServerUpsert(ActorHourTable, actor: true) : SqliteUpsert(ActorHourTable, actor: true), [from, to], cancellationToken);
+        foreach (var statement in CountStatements(sqlServer))
+        {
+            await db.Database.ExecuteSqlRawAsync(statement, [from, to], cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
         return to - from;
     }
@@ -167,6 +237,8 @@ public static class AuditRollups
         {
             await db.Database.ExecuteSqlRawAsync($"DELETE FROM {HourTable}", cancellationToken);
             await db.Database.ExecuteSqlRawAsync($"DELETE FROM {ActorHourTable}", cancellationToken);
+            await db.Database.ExecuteSqlRawAsync($"DELETE FROM {ActorDayTable}", cancellationToken);
+            await db.Database.ExecuteSqlRawAsync($"DELETE FROM {ActorFirstTable}", cancellationToken);
             await db.Database.ExecuteSqlRawAsync($"UPDATE {MarkTable} SET ThroughSeq = 0 WHERE Name = {{0}}", [AuditRollupMark.Hourly], cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
@@ -182,27 +254,80 @@ public static class AuditRollups
         return await db.AuditEntries.LongCountAsync(cancellationToken);
     }
 
+    /// <summary>The statements that count the entries with a seq in ({0}, {1}] into every rollup.</summary>
+    private static IEnumerable<string> CountStatements(bool sqlServer)
+    {
+        yield return sqlServer ? SqlServerUpsert(HourTable, actor: false, SqlServerHour) : SqliteUpsert(HourTable, actor: false, SqliteHour);
+        yield return sqlServer ? SqlServerUpsert(ActorHourTable, actor: true, SqlServerHour) : SqliteUpsert(ActorHourTable, actor: true, SqliteHour);
+        yield return sqlServer ? SqlServerUpsert(ActorDayTable, actor: true, SqlServerHour + " / 24 * 24") : SqliteUpsert(ActorDayTable, actor: true, SqliteHour + " / 24 * 24");
+        foreach (var (kind, value) in FirstKinds(sqlServer ? SqlServerHour : SqliteHour, sqlServer))
+        {
+            yield return FirstsUpsert(sqlServer, kind, value, sqlServer ? SqlServerHour : SqliteHour,
+                $"FROM {AuditStoreModel.EntriesTable} WHERE Seq > {{0}} AND Seq <= {{1}} AND ActorName IS NOT NULL AND ActorName <> ''" + (kind == AuditActorFirst.OnTable ? " AND TableName IS NOT NULL AND TableName <> ''" : ""));
+        }
+    }
+
+    /// <summary>
+    /// Fills the daily rows and the firsts from the hourly per-actor rows (which count exactly the entries up to the mark):
+    /// the migration that adds them runs this, so a store counted before them needs no recount.
+    /// </summary>
+    public static IEnumerable<string> BackfillStatements(bool sqlServer)
+    {
+        yield return $"INSERT INTO {ActorDayTable} (Hour, ActorName, Operation, TableName, EventName, OutOfBand, Count) " +
+                     $"SELECT Hour / 24 * 24, ActorName, Operation, TableName, EventName, OutOfBand, SUM(Count) FROM {ActorHourTable} " +
+                     "GROUP BY Hour / 24 * 24, ActorName, Operation, TableName, EventName, OutOfBand";
+        foreach (var (kind, value) in FirstKinds("Hour", sqlServer))
+        {
+            var sql = FirstsUpsert(sqlServer, kind, value, "Hour", $"FROM {ActorHourTable} WHERE ActorName <> ''" + (kind == AuditActorFirst.OnTable ? " AND TableName <> ''" : ""));
+            yield return sql.Replace("{0}", "0").Replace("{1}", "0");
+        }
+    }
+
+    private const string SqliteHour = "unixepoch(OccurredAtUtc) / 3600";
+    private const string SqlServerHour = "DATEDIFF_BIG(second, '19700101', OccurredAtUtc) / 3600";
+
+    private static IEnumerable<(string Kind, string? Value)> FirstKinds(string hour, bool sqlServer) =>
+    [
+        (AuditActorFirst.Any, null),
+        (AuditActorFirst.OnTable, "TableName"),
+        (AuditActorFirst.AtHourOfDay, sqlServer ? $"RIGHT('0' + CAST(({hour}) % 24 AS varchar(2)), 2)" : $"printf('%02d', ({hour}) % 24)"),
+    ];
+
+    /// <summary>Keeps the earliest hour per actor and kind: <paramref name="source"/> is a FROM … WHERE clause.</summary>
+    private static string FirstsUpsert(bool sqlServer, string kind, string? value, string hour, string source)
+    {
+        var valueColumn = value ?? "''";
+        var groups = value is null ? "ActorName" : $"ActorName, {value}";
+        var select = $"SELECT ActorName, '{kind}' AS Kind, {valueColumn} AS Value, MIN({hour}) AS FirstHour {source} GROUP BY {groups}";
+        return sqlServer
+            ? $"MERGE {ActorFirstTable} WITH (HOLDLOCK) AS t USING ({select}) AS s ON t.ActorName = s.ActorName AND t.Kind = s.Kind AND t.Value = s.Value " +
+              "WHEN MATCHED AND s.FirstHour < t.FirstHour THEN UPDATE SET FirstHour = s.FirstHour " +
+              "WHEN NOT MATCHED THEN INSERT (ActorName, Kind, Value, FirstHour) VALUES (s.ActorName, s.Kind, s.Value, s.FirstHour);"
+            : $"INSERT INTO {ActorFirstTable} (ActorName, Kind, Value, FirstHour) {select} " +
+              "ON CONFLICT (ActorName, Kind, Value) DO UPDATE SET FirstHour = min(FirstHour, excluded.FirstHour)";
+    }
+
     private static string Columns(bool actor) => (actor ? "ActorName, " : "") + "Hour, Operation, TableName, EventName, OutOfBand";
 
     // ON CONFLICT after INSERT … SELECT needs the SELECT's WHERE (SQLite's parser), which it has.
-    private static string SqliteUpsert(string table, bool actor)
+    private static string SqliteUpsert(string table, bool actor, string hour)
     {
         var actorValue = actor ? "coalesce(ActorName, ''), " : "";
         var groups = actor ? "1, 2, 3, 4, 5, 6" : "1, 2, 3, 4, 5";
         return $"INSERT INTO {table} ({Columns(actor)}, Count) " +
-               $"SELECT {actorValue}unixepoch(OccurredAtUtc) / 3600, Operation, coalesce(TableName, ''), coalesce(EventName, ''), OutOfBand, count(*) " +
+               $"SELECT {actorValue}{hour}, Operation, coalesce(TableName, ''), coalesce(EventName, ''), OutOfBand, count(*) " +
                $"FROM {AuditStoreModel.EntriesTable} WHERE Seq > {{0}} AND Seq <= {{1}} GROUP BY {groups} " +
                $"ON CONFLICT ({Columns(actor)}) DO UPDATE SET Count = Count + excluded.Count";
     }
 
-    private static string SqlServerUpsert(string table, bool actor)
+    private static string SqlServerUpsert(string table, bool actor, string hour)
     {
         var actorValue = actor ? "ISNULL(ActorName, '') AS ActorName, " : "";
         var actorMatch = actor ? "t.ActorName = s.ActorName AND " : "";
         var actorInsert = actor ? "s.ActorName, " : "";
         return $"MERGE {table} WITH (HOLDLOCK) AS t USING (" +
                $"SELECT {Columns(actor)}, COUNT_BIG(*) AS Count FROM (" +
-               $"SELECT {actorValue}DATEDIFF_BIG(second, '19700101', OccurredAtUtc) / 3600 AS Hour, Operation, ISNULL(TableName, '') AS TableName, " +
+               $"SELECT {actorValue}{hour} AS Hour, Operation, ISNULL(TableName, '') AS TableName, " +
                $"ISNULL(EventName, '') AS EventName, OutOfBand FROM {AuditStoreModel.EntriesTable} WHERE Seq > {{0}} AND Seq <= {{1}}) AS e " +
                $"GROUP BY {Columns(actor)}) AS s " +
                $"ON {actorMatch}t.Hour = s.Hour AND t.Operation = s.Operation AND t.TableName = s.TableName AND t.EventName = s.EventName AND t.OutOfBand = s.OutOfBand " +

@@ -36,6 +36,8 @@ public static class WebSetup
         services.AddHostedService<AuditReadSideService>();
         services.AddSingleton<AuditVocabulary>();
         services.AddSingleton<AuditSearchService>();
+        services.AddSingleton(AnalyticsSettings(configuration));
+        services.AddSingleton<AuditDashboardQuery>();
         services.AddSingleton<ComplianceConsole.Data.History.RecordHistoryQuery>();
         services.AddSingleton(sp => new ComplianceConsole.Data.History.RecordReverter(
             sp.GetRequiredService<ComplianceConsole.Data.History.RecordHistoryQuery>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Core.Auditing.AuditOptions>>().Value));
@@ -78,6 +80,21 @@ public static class WebSetup
         // Refusals are recorded, pages get the access-denied page, endpoints get 401/403 (never a redirect to HTML).
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessDeniedHandler>();
         services.AddCascadingAuthenticationState();
+    }
+
+    /// <summary>The "Analytics" section, checked: a bad threshold stops the start with a message that says what to write.</summary>
+    public static Core.Analytics.AnalyticsOptions AnalyticsSettings(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(Core.Analytics.AnalyticsOptions.Section);
+        var options = new Core.Analytics.AnalyticsOptions();
+        if (section.GetSection(nameof(options.SensitiveTables)).Exists())
+        {
+            options.SensitiveTables = []; // the binder would add to the defaults
+        }
+
+        section.Bind(options);
+        var problems = options.Validate().ToList();
+        return problems.Count == 0 ? options : throw new InvalidOperationException("the Analytics settings are not valid: " + string.Join(" ", problems));
     }
 }
 

@@ -643,6 +643,62 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.ToTable("AuditTextWords", (string)null);
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorDayCount", b =>
+                {
+                    b.Property<long>("Hour")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ActorName")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)");
+
+                    b.Property<string>("Operation")
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<string>("TableName")
+                        .HasMaxLength(128)
+                        .HasColumnType("nvarchar(128)");
+
+                    b.Property<string>("EventName")
+                        .HasMaxLength(100)
+                        .HasColumnType("nvarchar(100)");
+
+                    b.Property<bool>("OutOfBand")
+                        .HasColumnType("bit");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Hour", "ActorName", "Operation", "TableName", "EventName", "OutOfBand");
+
+                    b.ToTable("AuditActorDayCounts", (string)null);
+                });
+
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorFirst", b =>
+                {
+                    b.Property<string>("ActorName")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)");
+
+                    b.Property<string>("Kind")
+                        .HasMaxLength(8)
+                        .HasColumnType("nvarchar(8)");
+
+                    b.Property<string>("Value")
+                        .HasMaxLength(128)
+                        .HasColumnType("nvarchar(128)");
+
+                    b.Property<long>("FirstHour")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("ActorName", "Kind", "Value");
+
+                    b.HasIndex("Kind", "FirstHour");
+
+                    b.ToTable("AuditActorFirsts", (string)null);
+                });
+
             modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorHourCount", b =>
                 {
                     b.Property<string>("ActorName")
@@ -671,6 +727,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                         .HasColumnType("bigint");
 
                     b.HasKey("ActorName", "Hour", "Operation", "TableName", "EventName", "OutOfBand");
+
+                    b.HasIndex("Hour");
 
                     b.ToTable("AuditActorHourCounts", (string)null);
                 });

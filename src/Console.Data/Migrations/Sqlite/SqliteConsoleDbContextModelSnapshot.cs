@@ -626,6 +626,62 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
                     b.ToTable("AuditTextWords", (string)null);
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorDayCount", b =>
+                {
+                    b.Property<long>("Hour")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ActorName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Operation")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TableName")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("EventName")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("OutOfBand")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Hour", "ActorName", "Operation", "TableName", "EventName", "OutOfBand");
+
+                    b.ToTable("AuditActorDayCounts", (string)null);
+                });
+
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorFirst", b =>
+                {
+                    b.Property<string>("ActorName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Value")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("FirstHour")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ActorName", "Kind", "Value");
+
+                    b.HasIndex("Kind", "FirstHour");
+
+                    b.ToTable("AuditActorFirsts", (string)null);
+                });
+
             modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorHourCount", b =>
                 {
                     b.Property<string>("ActorName")
@@ -654,6 +710,8 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.HasKey("ActorName", "Hour", "Operation", "TableName", "EventName", "OutOfBand");
+
+                    b.HasIndex("Hour");
 
                     b.ToTable("AuditActorHourCounts", (string)null);
                 });

@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Text;
+using ComplianceConsole.Core.Query;
+
+namespace ComplianceConsole.Core.Analytics;
+
+/// <summary>One element of a chart: a count of a series in a row, and the audit search that shows exactly those entries (null: not for this reader).</summary>
+public sealed record ChartCell(string Series, long Count, AuditSearch? Link);
+
+/// <summary>A row of a chart: a bar of time (<see cref="StartUtc"/> set) or a category (an actor, a table, an account).</summary>
+public sealed record ChartRow(string Label, IReadOnlyList<ChartCell> Cells, DateTime? StartUtc = null, AuditSearch? Link = null)
+{
+    public long Total => Cells.Sum(c => c.Count);
+
+    public long CountOf(string series) => Cells.Where(c => c.Series == series).Sum(c => c.Count);
+
+    public ChartCell? Cell(string series) => Cells.FirstOrDefault(c => c.Series == series);
+}
+
+/// <summary>
+/// What one dashboard chart shows, whatever draws it: rows (bars of time or categories) by series (operations, events).
+/// The table view and the CSV download read the same rows, so what is drawn, read out and downloaded agree.
+/// </summary>
+public sealed record ChartData(string Id, string Title, string RowHeader, IReadOnlyList<string> Series, IReadOnlyList<ChartRow> Rows, TimeSpan? BarSize = null)
+{
+    public long Total => Rows.Sum(r => r.Total);
+
+    public bool IsEmpty => Total == 0;
+
+    /// <summary>RFC 4180 CSV: the row header, one column per series and a total. Labels that a spreadsheet would run as a formula are quoted with a leading apostrophe.</summary>
+    public string ToCsv(Func<ChartRow, string>? label = null)
+    {
+        var csv = new StringBuilder();
+        csv.AppendJoin(',', new[] { RowHeader }.Concat(Series).Append("total").Select(Csv)).Append("\r\n");
+        foreach (var row in Rows)
+        {
+            csv.AppendJoin(',', new[] { Csv(label?.Invoke(row) ?? row.Label) }
+                .Concat(Series.Select(s => row.CountOf(s).ToString(CultureInfo.InvariantCulture)))
+                .Append(row.Total.ToString(CultureInfo.InvariantCulture))).Append("\r\n");
+        }
+
+        return csv.ToString();
+    }
+
+    /// <summary>A cell that a spreadsheet would evaluate (=, +, -, @, tab, CR) is prefixed with an apostrophe; every cell is quoted when it needs to be.</summary>
+    public static string Csv(string value)
+    {
+        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            value = "'" + value;
+        }
+
+        return value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
+    }
+}

@@ -1,0 +1,203 @@
+using ComplianceConsole.Core.Analytics;
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Core.Query;
+using ComplianceConsole.Data.Rollups;
+using Microsoft.EntityFrameworkCore;
+
+namespace ComplianceConsole.Data.Queries;
+
+/// <summary>Everything the dashboard draws for one range. Charts a reader may not see are null.</summary>
+public sealed record AuditDashboard(
+    DateTime FromUtc,
+    DateTime ToUtc,
+    string? OwnActor,
+    ChartData Operations,
+    ChartData Tables,
+    ChartData? TopUsers,
+    ChartData? FailedLogins,
+    ChartData? TopTargets,
+    ChartData? TopIps,
+    ChartData? OutOfBand,
+    IReadOnlyList<Finding>? Findings,
+    long CountedThroughSeq,
+    DateTime? CountedAtUtc,
+    long HeadSeq);
+
+/// <summary>
+/// The dashboard's reads (docs/analytics.md). Every chart is an exact count through <see cref="AuditCounts"/> over the one
+/// filter model, and every element carries the audit search of exactly the entries it counts, so a click shows the same
+/// number. The findings read the rollups (<see cref="AuditActorFirst"/>, the hourly and daily rows) up to their mark.
+/// </summary>
+public sealed class AuditDashboardQuery(AuditSearchService search, AnalyticsOptions options)
+{
+    private static readonly string[] Changes = [AuditOperations.Insert, AuditOperations.Update, AuditOperations.Delete];
+    private static readonly string[] SignInEvents = [AuditEventNames.LoginFailed, AuditEventNames.LockedOut];
+
+    public AnalyticsOptions Options => options;
+
+    /// <summary>The range's bounds, to the second (links carry whole seconds), and the bar size: hours up to a week, days up to 90, weeks beyond.</summary>
+    /// <param name="firstUtc">The first entry's time: where a range without a start starts.</param>
+    public (DateTime From, DateTime To, TimeSpan Bar) Bounds(TimeRange range, DateTime? firstUtc = null)
+    {
+        var now = search.NowUtc;
+        now = new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+        var (from, to) = range.Resolve(now);
+        var end = to ?? now;
+        var start = from ?? firstUtc ?? end.AddDays(-30);
+        start = new DateTime(start.Ticks - start.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+        var span = end - start;
+        var bar = span <= TimeSpan.FromDays(7) ? TimeSpan.FromHours(1) : span <= TimeSpan.FromDays(90) ? TimeSpan.FromDays(1) : TimeSpan.FromDays(7);
+        return (start, end, bar);
+    }
+
+    /// <param name="ownActor">Set for an Operator: only their own work is counted, and nothing links into the trail.</param>
+    public async Task<AuditDashboard> LoadAsync(ConsoleDbContext db, TimeRange range, string? ownActor = null, CancellationToken cancellationToken = default)
+    {
+        var first = range.Resolve(search.NowUtc).From is null ? await db.AuditEntries.MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken) : null;
+        var (from, to, barSize) = Bounds(range, first);
+        var bars = new CountBars(barSize >= TimeSpan.FromDays(1) ? from.Date : new DateTime(from.Ticks - from.Ticks % barSize.Ticks, DateTimeKind.Utc), barSize);
+        var mine = ownActor is null ? AuditQuery.Empty : new AuditQuery([QueryClause.Of(QueryFields.Actor, ownActor)]);
+        var links = ownActor is null;
+
+        Task<List<CountCell>> Count(AuditQuery query, CountBy by, CountBars? withBars = null) => CountAsync(db, query, from, to, by, withBars, cancellationToken);
+
+        AuditSearch? Link(AuditQuery query, DateTime start, DateTime end) =>
+            links ? new AuditSearch(query, TimeRange.Between(start < from ? from : start, end > to ? to : end)) : null;
+
+        ChartData Over(string id, string title, AuditQuery query, List<CountCell> cells, IReadOnlyList<string> series, string field)
+        {
+            var count = (int)Math.Ceiling((to - bars.OriginUtc) / barSize);
+            var byBar = cells.ToLookup(c => c.Bar);
+            var rows = Enumerable.Range(0, Math.Max(count, 1)).Select(i =>
+            {
+                var start = bars.OriginUtc + barSize * i;
+                var inBar = byBar[i].ToList();
+                return new ChartRow("", series.Select(s => new ChartCell(s, inBar.Where(c => Series(c, field) == s).Sum(c => c.Count),
+                    Link(Narrow(query, field, s), start, start + barSize))).ToList(), start < from ? from : start, Link(query, start, start + barSize));
+            }).ToList();
+            return new ChartData(id, title, "time", series, rows, barSize);
+        }
+
+        ChartData Ranked(string id, string title, string header, AuditQuery query, List<CountCell> cells, IReadOnlyList<string> series, string keyField, string seriesField, IEnumerable<string>? order = null)
+        {
+            var byKey = cells.Where(c => c.Key != "").GroupBy(c => c.Key).ToDictionary(g => g.Key, g => g.ToList());
+            var keys = order ?? byKey.OrderByDescending(k => k.Value.Sum(c => c.Count)).ThenBy(k => k.Key, StringComparer.Ordinal).Select(k => k.Key).Take(options.TopCount);
+            var rows = keys.Where(byKey.ContainsKey).Select(key =>
+            {
+                var keyed = query.With(QueryClause.Of(keyField, key));
+                return new ChartRow(key, series.Select(s => new ChartCell(s, byKey[key].Where(c => Series(c, seriesField) == s).Sum(c => c.Count),
+                    Link(Narrow(keyed, seriesField, s), from, to))).ToList(), Link: Link(keyed, from, to));
+            }).ToList();
+            return new ChartData(id, title, header, series, rows);
+        }
+
+        var changes = mine.With(new QueryClause(QueryFields.Op, Changes));
+        var operations = Over("operations", "Operations over time", mine, await Count(mine, CountBy.Operation, bars), AuditOperations.All, QueryFields.Op);
+        var tableCells = await Count(changes, CountBy.Table);
+        var tables = Ranked("tables", "Table activity", "table", changes, tableCells, Changes, QueryFields.Table, QueryFields.Op,
+            tableCells.Where(c => c.Key != "").GroupBy(c => c.Key).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key));
+        var head = await db.AuditEntries.MaxAsync(e => (long?)e.Seq, cancellationToken) ?? 0;
+        var mark = await db.AuditRollupMarks.AsNoTracking().Where(m => m.Name == AuditRollupMark.Hourly).FirstOrDefaultAsync(cancellationToken);
+        if (ownActor is not null)
+        {
+            return new AuditDashboard(from, to, ownActor, operations, tables, null, null, null, null, null, null, mark?.ThroughSeq ?? 0, mark?.UpdatedAtUtc, head);
+        }
+
+        var topUsers = Ranked("users", "Top users", "actor", changes, await Count(changes, CountBy.Actor), Changes, QueryFields.Actor, QueryFields.Op);
+        var signIns = new AuditQuery([new QueryClause(QueryFields.Event, SignInEvents)]);
+        var failed = Over("sign-ins", "Failed sign-ins and lockouts", signIns, await Count(signIns, CountBy.Event, bars), SignInEvents, QueryFields.Event);
+        var targets = Ranked("targets", "Most targeted accounts", "account", signIns, await Count(signIns, CountBy.Target), SignInEvents, QueryFields.Target, QueryFields.Event);
+        var ips = Ranked("addresses", "Top source addresses", "address", signIns, await Count(signIns, CountBy.Ip), SignInEvents, QueryFields.Ip, QueryFields.Event);
+        var oob = new AuditQuery([QueryClause.Of(QueryFields.OutOfBand, "true")]);
+        var outOfBandCells = await Count(oob, CountBy.Operation, bars);
+        var outOfBand = Over("out-of-band", "Out-of-band changes", oob, outOfBandCells, Changes, QueryFields.Op);
+        var findings = await FindingsAsync(db, from, to, outOfBand.Total > 0 ? await Count(oob, CountBy.Table) : [], cancellationToken);
+        return new AuditDashboard(from, to, null, operations, tables, topUsers, failed, targets, ips, outOfBand, findings, mark?.ThroughSeq ?? 0, mark?.UpdatedAtUtc, head);
+    }
+
+    private static string Series(CountCell cell, string field) => field == QueryFields.Op ? cell.Operation : cell.Key;
+
+    /// <summary>The query with <paramref name="field"/> narrowed to one value: <c>op:(insert OR update OR delete)</c> becomes <c>op:update</c>.</summary>
+    private static AuditQuery Narrow(AuditQuery query, string field, string value) =>
+        new AuditQuery(query.Clauses.Where(c => c.Field != field || c.Negated).ToList()).With(QueryClause.Of(field, value));
+
+    /// <summary>Exact counts of a query's entries in [from, to) (<see cref="AuditCounts"/>).</summary>
+    private async Task<List<CountCell>> CountAsync(ConsoleDbContext db, AuditQuery query, DateTime from, DateTime to, CountBy by, CountBars? bars, CancellationToken cancellationToken) =>
+        await AuditCounts.CountAsync(db, await search.FilterAsync(db, query, TimeRange.Between(from, to), cancellationToken), from, to, by, bars, cancellationToken: cancellationToken);
+
+    /// <summary>The unusual-activity findings of [from, to), newest first (docs/analytics.md says each rule).</summary>
+    public async Task<List<Finding>> FindingsAsync(ConsoleDbContext db, DateTime from, DateTime to, IReadOnlyList<CountCell> outOfBandByTable, CancellationToken cancellationToken = default)
+    {
+        var findings = new List<Finding>();
+        var fromHour = AuditCounts.Epoch(from) / 3600;
+        var toHour = (AuditCounts.Epoch(to) + 3599) / 3600;
+        DateTime Time(long hour) => DateTime.UnixEpoch.AddHours(hour);
+        AuditSearch HourLink(AuditQuery query, long hour) => new(query, TimeRange.Between(Time(hour), Time(hour + 1)));
+
+        // One actor deleting or updating many rows within an hour: days that reach the lower threshold are the candidates.
+        var least = Math.Min(options.BulkDeleteRowsPerHour, options.BulkUpdateRowsPerHour);
+        var days = await db.AuditActorDayCounts.AsNoTracking()
+            .Where(r => r.Hour >= fromHour / 24 * 24 && r.Hour < toHour && r.ActorName != "" && (r.Operation == AuditOperations.Delete || r.Operation == AuditOperations.Update))
+            .GroupBy(r => new { r.ActorName, r.Hour, r.Operation })
+            .Where(g => g.Sum(r => r.Count) >= least)
+            .Select(g => new { g.Key.ActorName, g.Key.Hour, g.Key.Operation })
+            .ToListAsync(cancellationToken);
+        foreach (var day in days)
+        {
+            var threshold = day.Operation == AuditOperations.Delete ? options.BulkDeleteRowsPerHour : options.BulkUpdateRowsPerHour;
+            var hours = await db.AuditActorHourCounts.AsNoTracking()
+                .Where(r => r.ActorName == day.ActorName && r.Hour >= Math.Max(day.Hour, fromHour) && r.Hour < Math.Min(day.Hour + 24, toHour) && r.Operation == day.Operation)
+                .GroupBy(r => r.Hour)
+                .Select(g => new { Hour = g.Key, Count = g.Sum(r => r.Count) })
+                .Where(h => h.Count >= threshold)
+                .ToListAsync(cancellationToken);
+            findings.AddRange(hours.Select(h => new Finding(day.Operation == AuditOperations.Delete ? FindingKind.BulkDelete : FindingKind.BulkUpdate, Time(h.Hour), day.ActorName, null, h.Count, threshold,
+                HourLink(new AuditQuery([QueryClause.Of(QueryFields.Actor, day.ActorName), QueryClause.Of(QueryFields.Op, day.Operation)]), h.Hour))));
+        }
+
+        // An hour of the day an actor never worked in, after enough days of history.
+        var history = options.NewHourAfterDays * 24L;
+        var newHours = await (from h in db.AuditActorFirsts.AsNoTracking()
+                              join a in db.AuditActorFirsts.AsNoTracking() on new { h.ActorName, Kind = AuditActorFirst.Any } equals new { a.ActorName, a.Kind }
+                              where h.Kind == AuditActorFirst.AtHourOfDay && h.FirstHour >= fromHour && h.FirstHour < toHour && h.FirstHour - a.FirstHour >= history
+                              select new { h.ActorName, h.FirstHour, Since = a.FirstHour }).ToListAsync(cancellationToken);
+        foreach (var n in newHours)
+        {
+            var count = await db.AuditActorHourCounts.AsNoTracking().Where(r => r.ActorName == n.ActorName && r.Hour == n.FirstHour).SumAsync(r => r.Count, cancellationToken);
+            findings.Add(new Finding(FindingKind.NewHour, Time(n.FirstHour), n.ActorName, null, count, options.NewHourAfterDays,
+                HourLink(new AuditQuery([QueryClause.Of(QueryFields.Actor, n.ActorName)]), n.FirstHour), (n.FirstHour - n.Since) / 24));
+        }
+
+        // A first change to a sensitive table.
+        var sensitive = options.SensitiveTables;
+        var firsts = await db.AuditActorFirsts.AsNoTracking()
+            .Where(f => f.Kind == AuditActorFirst.OnTable && sensitive.Contains(f.Value) && f.FirstHour >= fromHour && f.FirstHour < toHour)
+            .ToListAsync(cancellationToken);
+        foreach (var first in firsts)
+        {
+            var query = new AuditQuery([QueryClause.Of(QueryFields.Actor, first.ActorName), QueryClause.Of(QueryFields.Table, first.Value)]);
+            var since = Time(first.FirstHour) < from ? from : Time(first.FirstHour);
+            var count = (await CountAsync(db, query, since, to, CountBy.Operation, null, cancellationToken)).Sum(c => c.Count);
+            findings.Add(new Finding(FindingKind.FirstOnSensitiveTable, Time(first.FirstHour), first.ActorName, first.Value, count, 0, new AuditSearch(query, TimeRange.Between(since, to))));
+        }
+
+        // A spike of failed sign-ins.
+        var spikes = await db.AuditHourCounts.AsNoTracking()
+            .Where(r => r.EventName == AuditEventNames.LoginFailed && r.Hour >= fromHour && r.Hour < toHour)
+            .GroupBy(r => r.Hour)
+            .Select(g => new { Hour = g.Key, Count = g.Sum(r => r.Count) })
+            .Where(h => h.Count >= options.FailedLoginsPerHour)
+            .ToListAsync(cancellationToken);
+        findings.AddRange(spikes.Select(s => new Finding(FindingKind.FailedLoginSpike, Time(s.Hour), null, null, s.Count, options.FailedLoginsPerHour,
+            HourLink(new AuditQuery([QueryClause.Of(QueryFields.Event, AuditEventNames.LoginFailed)]), s.Hour))));
+
+        // Out-of-band writes, per table (exact counts: the chart's).
+        foreach (var table in outOfBandByTable.Where(c => c.Key != "").GroupBy(c => c.Key))
+        {
+            findings.Add(new Finding(FindingKind.OutOfBand, to, null, table.Key, table.Sum(c => c.Count), 1,
+                new AuditSearch(new AuditQuery([QueryClause.Of(QueryFields.OutOfBand, "true"), QueryClause.Of(QueryFields.Table, table.Key)]), TimeRange.Between(from, to))));
+        }
+
+        return findings.OrderBy(f => f.Kind == FindingKind.OutOfBand ? 0 : 1).ThenByDescending(f => f.AtUtc).ToList();
+    }
+}
