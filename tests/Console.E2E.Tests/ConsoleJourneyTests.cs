@@ -190,7 +190,7 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     }
 
     [Theory]
-    [InlineData("/", "Welcome", "home")]
+    [InlineData("/", "Dashboard", "home")]
     [InlineData("/customers", "Customers", "customers")]
     [InlineData("/customers/new", "New customer", "customer-new")]
     [InlineData("/customers/1", "Customer #1", "customer-edit")]

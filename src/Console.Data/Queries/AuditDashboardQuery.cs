@@ -72,7 +72,7 @@ public sealed class AuditDashboardQuery(AuditSearchService search, AnalyticsOpti
             {
                 var start = bars.OriginUtc + barSize * i;
                 var inBar = byBar[i].ToList();
-                return new ChartRow("", series.Select(s => new ChartCell(s, inBar.Where(c => Series(c, field) == s).Sum(c => c.Count),
+                return new ChartRow("", series.Select(s => new ChartCell(s, inBar.Where(c => c.Operation == s).Sum(c => c.Count),
                     Link(Narrow(query, field, s), start, start + barSize))).ToList(), start < from ? from : start, Link(query, start, start + barSize));
             }).ToList();
             return new ChartData(id, title, "time", series, rows, barSize);
@@ -85,7 +85,7 @@ public sealed class AuditDashboardQuery(AuditSearchService search, AnalyticsOpti
             var rows = keys.Where(byKey.ContainsKey).Select(key =>
             {
                 var keyed = query.With(QueryClause.Of(keyField, key));
-                return new ChartRow(key, series.Select(s => new ChartCell(s, byKey[key].Where(c => Series(c, seriesField) == s).Sum(c => c.Count),
+                return new ChartRow(key, series.Select(s => new ChartCell(s, byKey[key].Where(c => c.Operation == s).Sum(c => c.Count),
                     Link(Narrow(keyed, seriesField, s), from, to))).ToList(), Link: Link(keyed, from, to));
             }).ToList();
             return new ChartData(id, title, header, series, rows);
@@ -105,17 +105,27 @@ public sealed class AuditDashboardQuery(AuditSearchService search, AnalyticsOpti
 
         var topUsers = Ranked("users", "Top users", "actor", changes, await Count(changes, CountBy.Actor), Changes, QueryFields.Actor, QueryFields.Op);
         var signIns = new AuditQuery([new QueryClause(QueryFields.Event, SignInEvents)]);
-        var failed = Over("sign-ins", "Failed sign-ins and lockouts", signIns, await Count(signIns, CountBy.Event, bars), SignInEvents, QueryFields.Event);
-        var targets = Ranked("targets", "Most targeted accounts", "account", signIns, await Count(signIns, CountBy.Target), SignInEvents, QueryFields.Target, QueryFields.Event);
-        var ips = Ranked("addresses", "Top source addresses", "address", signIns, await Count(signIns, CountBy.Ip), SignInEvents, QueryFields.Ip, QueryFields.Event);
+        // Split by event: each event counted on its own, its cells named after it (a cell's Operation is its series).
+        async Task<List<CountCell>> ByEvent(CountBy by, CountBars? withBars = null)
+        {
+            var cells = new List<CountCell>();
+            foreach (var name in SignInEvents)
+            {
+                cells.AddRange((await Count(Narrow(signIns, QueryFields.Event, name), by, withBars)).Select(c => c with { Operation = name }));
+            }
+
+            return cells;
+        }
+
+        var failed = Over("sign-ins", "Failed sign-ins and lockouts", signIns, await ByEvent(CountBy.Operation, bars), SignInEvents, QueryFields.Event);
+        var targets = Ranked("targets", "Most targeted accounts", "account", signIns, await ByEvent(CountBy.Target), SignInEvents, QueryFields.Target, QueryFields.Event);
+        var ips = Ranked("addresses", "Top source addresses", "address", signIns, await ByEvent(CountBy.Ip), SignInEvents, QueryFields.Ip, QueryFields.Event);
         var oob = new AuditQuery([QueryClause.Of(QueryFields.OutOfBand, "true")]);
         var outOfBandCells = await Count(oob, CountBy.Operation, bars);
         var outOfBand = Over("out-of-band", "Out-of-band changes", oob, outOfBandCells, Changes, QueryFields.Op);
         var findings = await FindingsAsync(db, from, to, outOfBand.Total > 0 ? await Count(oob, CountBy.Table) : [], cancellationToken);
         return new AuditDashboard(from, to, null, operations, tables, topUsers, failed, targets, ips, outOfBand, findings, mark?.ThroughSeq ?? 0, mark?.UpdatedAtUtc, head);
     }
-
-    private static string Series(CountCell cell, string field) => field == QueryFields.Op ? cell.Operation : cell.Key;
 
     /// <summary>The query with <paramref name="field"/> narrowed to one value: <c>op:(insert OR update OR delete)</c> becomes <c>op:update</c>.</summary>
     private static AuditQuery Narrow(AuditQuery query, string field, string value) =>

@@ -13,7 +13,6 @@ public enum CountBy
     Operation,
     Actor,
     Table,
-    Event,
 
     /// <summary>The entry's target (an event's subject, such as the account of a failed sign-in). Read from the entries.</summary>
     Target,
@@ -25,7 +24,7 @@ public enum CountBy
 /// <summary>Bars of time: bar 0 starts at <see cref="OriginUtc"/>, each is <see cref="Size"/> long.</summary>
 public sealed record CountBars(DateTime OriginUtc, TimeSpan Size);
 
-/// <summary>One cell of a count: entries in a bar (0 without bars), of a key (the actor, table, …; "" for none) and an operation.</summary>
+/// <summary>One cell of a count: entries in a bar (0 without bars), of a key (the actor, table, …; "" for none) and an operation (a caller may rename it to its series).</summary>
 public sealed record CountCell(long Bar, string Key, string Operation, long Count);
 
 /// <summary>
@@ -86,7 +85,6 @@ public static class AuditCounts
             {
                 CountBy.Actor => e => e.ActorName ?? "",
                 CountBy.Table => e => e.TableName ?? "",
-                CountBy.Event => e => e.EventName ?? "",
                 CountBy.Target => e => e.Target ?? "",
                 CountBy.Ip => e => e.IpAddress ?? "",
                 _ => null,
@@ -174,7 +172,6 @@ public static class AuditCounts
             {
                 CountBy.Actor => ActorOf<T>(),
                 CountBy.Table => r => r.TableName,
-                CountBy.Event => r => r.EventName,
                 _ => null,
             };
             return AddAsync(rows.GroupBy(KeyOf(bar, name)).Select(g => new CountCell(g.Key.Bar, g.Key.Name, g.Key.Operation, g.Sum(r => r.Count))));

@@ -71,8 +71,9 @@ public interface IAuditActorCountRow : IAuditCountRow
 
 /// <summary>
 /// The first hour an actor was seen doing something: at all (<see cref="Any"/>), on a table (<see cref="OnTable"/>, the
-/// table's name) or at an hour of the UTC day (<see cref="AtHourOfDay"/>, "00" to "23"). The unusual-activity findings read
-/// these few rows instead of an actor's whole past.
+/// table's name) or at an hour of the UTC day (<see cref="AtHourOfDay"/>, "00" to "23"). Out-of-band writes (whose actor is
+/// unknown) are not counted: they are findings of their own. The unusual-activity findings read these few rows instead of an
+/// actor's whole past.
 /// </summary>
 public sealed class AuditActorFirst
 {
@@ -263,7 +264,7 @@ public static class AuditRollups
         foreach (var (kind, value) in FirstKinds(sqlServer ? SqlServerHour : SqliteHour, sqlServer))
         {
             yield return FirstsUpsert(sqlServer, kind, value, sqlServer ? SqlServerHour : SqliteHour,
-                $"FROM {AuditStoreModel.EntriesTable} WHERE Seq > {{0}} AND Seq <= {{1}} AND ActorName IS NOT NULL AND ActorName <> ''" + (kind == AuditActorFirst.OnTable ? " AND TableName IS NOT NULL AND TableName <> ''" : ""));
+                $"FROM {AuditStoreModel.EntriesTable} WHERE Seq > {{0}} AND Seq <= {{1}} AND ActorName IS NOT NULL AND ActorName <> '' AND OutOfBand = 0" + (kind == AuditActorFirst.OnTable ? " AND TableName IS NOT NULL AND TableName <> ''" : ""));
         }
     }
 
@@ -278,7 +279,7 @@ public static class AuditRollups
                      "GROUP BY Hour / 24 * 24, ActorName, Operation, TableName, EventName, OutOfBand";
         foreach (var (kind, value) in FirstKinds("Hour", sqlServer))
         {
-            var sql = FirstsUpsert(sqlServer, kind, value, "Hour", $"FROM {ActorHourTable} WHERE ActorName <> ''" + (kind == AuditActorFirst.OnTable ? " AND TableName <> ''" : ""));
+            var sql = FirstsUpsert(sqlServer, kind, value, "Hour", $"FROM {ActorHourTable} WHERE ActorName <> '' AND OutOfBand = 0" + (kind == AuditActorFirst.OnTable ? " AND TableName <> ''" : ""));
             yield return sql.Replace("{0}", "0").Replace("{1}", "0");
         }
     }

@@ -18,9 +18,9 @@ public abstract class AuditRollupTests
     private static Customer NewCustomer(string name) => QueryTestData.NewCustomer(name);
 
     /// <summary>Every kind of write, spread over hours at odd minutes: EF inserts, updates and deletes, bulk updates and deletes, raw SQL sealed out of band, and events.</summary>
-    private static async Task WriteEveryKindAsync(TestDatabase store, TestClock clock, int round)
+    private static async Task WriteEveryKindAsync(TestDatabase store, TestClock clock, int round, TimeSpan? gap = null)
     {
-        clock.Now = clock.Now.AddMinutes(47);
+        clock.Now = clock.Now.Add(gap ?? TimeSpan.FromMinutes(47));
         int id;
         await using (var db = store.Audited(TestDatabase.Alice, clock))
         {
@@ -71,6 +71,22 @@ public abstract class AuditRollupTests
         var fresh = entries.GroupBy(e => (HourOf(e.OccurredAtUtc), e.Operation, e.TableName ?? "", e.EventName ?? "", e.OutOfBand)).ToDictionary(g => g.Key, g => (long)g.Count());
         var hourly = (await db.AuditHourCounts.AsNoTracking().ToListAsync()).ToDictionary(r => (r.Hour, r.Operation, r.TableName, r.EventName, r.OutOfBand), r => r.Count);
         Assert.Equal(fresh.OrderBy(p => p.Key), hourly.OrderBy(p => p.Key));
+
+        var freshDays = entries
+            .GroupBy(e => (e.ActorName ?? "", HourOf(e.OccurredAtUtc) / 24 * 24, e.Operation, e.TableName ?? "", e.EventName ?? "", e.OutOfBand))
+            .ToDictionary(g => g.Key, g => (long)g.Count());
+        var daily = (await db.AuditActorDayCounts.AsNoTracking().ToListAsync())
+            .ToDictionary(r => (r.ActorName, r.Hour, r.Operation, r.TableName, r.EventName, r.OutOfBand), r => r.Count);
+        Assert.Equal(freshDays.OrderBy(p => p.Key), daily.OrderBy(p => p.Key));
+
+        // The firsts: per actor, the earliest hour at all, on each table, and at each hour of the UTC day; out-of-band writes aside.
+        var acting = entries.Where(e => !string.IsNullOrEmpty(e.ActorName) && !e.OutOfBand).ToList();
+        var freshFirsts = acting.GroupBy(e => e.ActorName!).Select(g => (g.Key, AuditActorFirst.Any, "", g.Min(e => HourOf(e.OccurredAtUtc))))
+            .Concat(acting.Where(e => !string.IsNullOrEmpty(e.TableName)).GroupBy(e => (e.ActorName!, e.TableName!)).Select(g => (g.Key.Item1, AuditActorFirst.OnTable, g.Key.Item2, g.Min(e => HourOf(e.OccurredAtUtc)))))
+            .Concat(acting.GroupBy(e => (e.ActorName!, (HourOf(e.OccurredAtUtc) % 24).ToString("00"))).Select(g => (g.Key.Item1, AuditActorFirst.AtHourOfDay, g.Key.Item2, g.Min(e => HourOf(e.OccurredAtUtc)))))
+            .OrderBy(f => f).ToList();
+        var firsts = (await db.AuditActorFirsts.AsNoTracking().ToListAsync()).Select(f => (f.ActorName, f.Kind, f.Value, f.FirstHour)).OrderBy(f => f).ToList();
+        Assert.Equal(freshFirsts, firsts);
     }
 
     private static string Bars(AuditHistogram histogram) =>
@@ -138,24 +154,32 @@ public abstract class AuditRollupTests
             await AuditRollups.CatchUpAsync(db, batch: 5);
         }
 
-        await WriteEveryKindAsync(store, clock, 1);
-        // The per-actor rows are written after the mark moved and the hourly rows were counted: make that last write fail.
+        // The mark moves first, then the hourly rows, the per-actor hourly and daily rows and the firsts are counted: make a
+        // middle write fail, then the very last one (a new actor's first, on a new day, so the firsts get a new row).
         var sqlServer = store.Settings.Provider == DatabaseProvider.SqlServer;
-        await store.ExecuteRawAsync(sqlServer
-            ? $"CREATE TRIGGER test_rollup_crash ON {AuditRollups.ActorHourTable} AFTER INSERT, UPDATE AS THROW 50000, 'crash', 1;"
-            : $"CREATE TRIGGER test_rollup_crash BEFORE INSERT ON {AuditRollups.ActorHourTable} BEGIN SELECT RAISE(ABORT, 'crash'); END;");
-        await using (var db = store.Unaudited())
+        var round = 1;
+        foreach (var table in new[] { AuditRollups.ActorHourTable, AuditRollups.ActorFirstTable })
         {
-            var mark = await AuditRollups.ThroughAsync(db);
-            var hourly = await db.AuditHourCounts.SumAsync(r => r.Count);
-            await Assert.ThrowsAnyAsync<Exception>(() => AuditRollups.CatchUpAsync(db, batch: 1_000));
-            db.ChangeTracker.Clear();
-            Assert.Equal(mark, await AuditRollups.ThroughAsync(db));
-            Assert.Equal(hourly, await db.AuditHourCounts.SumAsync(r => r.Count));
-            await AssertRollupsEqualAFreshCountAsync(db);
+            await WriteEveryKindAsync(store, clock, round++, TimeSpan.FromHours(20));
+            await store.ExecuteRawAsync(sqlServer
+                ? $"CREATE TRIGGER test_rollup_crash ON {table} AFTER INSERT, UPDATE AS THROW 50000, 'crash', 1;"
+                : $"CREATE TRIGGER test_rollup_crash BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'crash'); END;");
+            await using (var db = store.Unaudited())
+            {
+                var mark = await AuditRollups.ThroughAsync(db);
+                var hourly = await db.AuditHourCounts.SumAsync(r => r.Count);
+                var daily = await db.AuditActorDayCounts.SumAsync(r => r.Count);
+                await Assert.ThrowsAnyAsync<Exception>(() => AuditRollups.CatchUpAsync(db, batch: 1_000));
+                db.ChangeTracker.Clear();
+                Assert.Equal(mark, await AuditRollups.ThroughAsync(db));
+                Assert.Equal(hourly, await db.AuditHourCounts.SumAsync(r => r.Count));
+                Assert.Equal(daily, await db.AuditActorDayCounts.SumAsync(r => r.Count));
+                await AssertRollupsEqualAFreshCountAsync(db);
+            }
+
+            await store.ExecuteRawAsync("DROP TRIGGER test_rollup_crash");
         }
 
-        await store.ExecuteRawAsync("DROP TRIGGER test_rollup_crash");
         await using (var db = store.Unaudited())
         {
             while (await AuditRollups.CatchUpAsync(db, batch: 1_000) > 0)
@@ -220,6 +244,68 @@ public abstract class AuditRollupTests
         var rows = await reader.AuditHourCounts.CountAsync(r => r.Hour == first);
         await store.ExecuteRawAsync($"UPDATE {AuditRollups.HourTable} SET Count = Count + 1000 WHERE Hour = {first}");
         Assert.Equal(before + 1000 * rows, (await service.HistogramAsync(reader, all, maxBars: 6)).Total);
+    }
+
+    [ProviderFact]
+    public async Task Counts_by_every_split_through_the_daily_and_hourly_rollups_equal_counts_of_the_entries_over_several_days()
+    {
+        await using var store = await CreateStoreAsync();
+        var clock = new TestClock(new DateTimeOffset(2026, 11, 20, 6, 10, 0, TimeSpan.Zero));
+        for (var round = 0; round < 10; round++)
+        {
+            await WriteEveryKindAsync(store, clock, round, new TimeSpan(9, 13, 0));
+            if (round == 6)
+            {
+                await using var db = store.Unaudited();
+                await AuditRollups.CatchUpAsync(db, batch: 1_000_000); // rounds 7 to 9 stay above the mark
+            }
+        }
+
+        var service = new AuditSearchService(new AuditVocabulary(), clock);
+        await using var reader = store.Unaudited();
+        var now = clock.Now.UtcDateTime;
+        var ranges = new (DateTime? From, DateTime? To)[]
+        {
+            (null, null),
+            (new DateTime(2026, 11, 20, 7, 33, 0, DateTimeKind.Utc), now.AddMinutes(-41)), // part-hours and part-days at both ends
+            (new DateTime(2026, 11, 21, 0, 0, 0, DateTimeKind.Utc), new DateTime(2026, 11, 23, 0, 0, 0, DateTimeKind.Utc)), // whole days
+            (new DateTime(2026, 11, 21, 22, 0, 0, DateTimeKind.Utc), new DateTime(2026, 11, 22, 3, 0, 0, DateTimeKind.Utc)), // hours across midnight, no whole day
+            (new DateTime(2026, 11, 20, 15, 5, 0, DateTimeKind.Utc), new DateTime(2026, 11, 20, 15, 50, 0, DateTimeKind.Utc)), // inside one hour
+        };
+        var queries = new[] { "", "op:(insert OR update OR delete)", "actor:bob", "-table:Customers", "event:auth.*", "outofband:true", "actor:alice table:Tags" };
+        var origin = new DateTime(2026, 11, 19, 0, 0, 0, DateTimeKind.Utc);
+        var bars = new CountBars?[] { null, new(origin, TimeSpan.FromHours(1)), new(origin, TimeSpan.FromDays(1)), new(origin, TimeSpan.FromDays(7)) };
+        static string Text(IEnumerable<CountCell> cells) => string.Join("\n", cells.OrderBy(c => c.Bar).ThenBy(c => c.Key).ThenBy(c => c.Operation).Select(c => $"{c.Bar} {c.Key} {c.Operation} {c.Count}"));
+        var compared = 0;
+        foreach (var (from, to) in ranges)
+        {
+            foreach (var text in queries)
+            {
+                var filter = await service.FilterAsync(reader, QueryParser.Parse(text).Query, TimeRange.Between(from, to));
+                foreach (var by in Enum.GetValues<CountBy>())
+                {
+                    foreach (var bar in bars)
+                    {
+                        var viaRollups = await AuditCounts.CountAsync(reader, filter, from, to, by, bar);
+                        var fromEntries = await AuditCounts.CountAsync(reader, filter, from, to, by, bar, useRollups: false);
+                        Assert.True(Text(fromEntries) == Text(viaRollups), $"{text} by {by} in bars of {bar?.Size} from {from} to {to}:\nentries:\n{Text(fromEntries)}\nrollups:\n{Text(viaRollups)}");
+                        compared += fromEntries.Count > 0 ? 1 : 0;
+                    }
+                }
+            }
+        }
+
+        Assert.True(compared > 200, $"most cases count something ({compared})");
+
+        // The daily rows are what a split by actor over whole days reads: a row counted up shows in the count.
+        var (dayFrom, dayTo) = ranges[2];
+        var all = await service.FilterAsync(reader, AuditQuery.Empty, TimeRange.Between(dayFrom, dayTo));
+        var before = (await AuditCounts.CountAsync(reader, all, dayFrom, dayTo, CountBy.Actor)).Sum(c => c.Count);
+        var day = (long)(dayFrom!.Value - DateTime.UnixEpoch).TotalHours;
+        var rows = await reader.AuditActorDayCounts.CountAsync(r => r.Hour == day);
+        Assert.True(rows > 0);
+        await store.ExecuteRawAsync($"UPDATE {AuditRollups.ActorDayTable} SET Count = Count + 1000 WHERE Hour = {day}");
+        Assert.Equal(before + 1000 * rows, (await AuditCounts.CountAsync(reader, all, dayFrom, dayTo, CountBy.Actor)).Sum(c => c.Count));
     }
 }
 
