@@ -15,13 +15,20 @@ using Microsoft.EntityFrameworkCore;
 // query [--store PATH] [--entries N] [--runs N] [--rebuild]: the audit browser's reads on a 10,000,000-entry store (QueryBenchmark.cs).
 // plan FILE [--store PATH]: the query plan and time of each statement of a SQL file, on the query store (PlanProbe.cs).
 // history [--store PATH] [--table-store PATH] [--runs N]: record history on the query store and reconciliation over 1,000,000 rows (HistoryBenchmark.cs).
-if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core" or "query" or "plan" or "history"))
+// analytics [--store PATH] [--runs N] [--rounds N]: the dashboard's charts on the query store, and capture with the read side running (AnalyticsBenchmark.cs).
+if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core" or "query" or "plan" or "history" or "analytics"))
 {
     Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture|floor|profile [single|triggers]|verify-core [--rounds N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- verify [--store PATH] [--rounds N] [--rebuild]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- query [--store PATH] [--entries N] [--runs N] [--rebuild]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- history [--store PATH] [--table-store PATH] [--runs N]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- analytics [--store PATH] [--runs N] [--rounds N]");
     return 2;
+}
+
+if (args[0] == "analytics")
+{
+    return await AnalyticsBenchmark.RunAsync(args[1..]);
 }
 
 if (args[0] == "history")
@@ -88,10 +95,42 @@ internal static class CaptureBenchmark
 
     public static async Task RunAsync(int rounds)
     {
+        var ratios = await MeasureAsync(rounds);
+        Console.WriteLine($"capture overhead: {string.Join(", ", ratios.Select(r => $"{r.Name} {r.Ratio:F2}x"))}");
+    }
+
+    /// <summary>
+    /// Audited against unaudited, round by round; the ratio of the medians per workload. With <paramref name="readSide"/>,
+    /// the console's read side runs beside the audited writes as it does in the console: every 3 s the rollups and the
+    /// text index catch up, 20,000 entries per transaction.
+    /// </summary>
+    public static async Task<List<(string Name, double Ratio)>> MeasureAsync(int rounds, bool readSide = false)
+    {
         var dir = Directory.CreateTempSubdirectory("cc-bench-");
+        using var stop = new CancellationTokenSource();
+        Task? background = null;
         try
         {
             var audited = await PrepareAsync(Path.Combine(dir.FullName, "audited.db"), capture: true);
+            if (readSide)
+            {
+                background = Task.Run(async () =>
+                {
+                    using var timer = new PeriodicTimer(TimeSpan.FromSeconds(3));
+                    while (await timer.WaitForNextTickAsync(stop.Token).AsTask().ContinueWith(t => !t.IsCanceled && t.Result))
+                    {
+                        await using var db = ConsoleDbContextFactory.Create(audited);
+                        while (await ComplianceConsole.Data.Queries.AuditTextIndex.CatchUpAsync(db, 20_000) == 20_000)
+                        {
+                        }
+
+                        while (await ComplianceConsole.Data.Rollups.AuditRollups.CatchUpAsync(db, 20_000) == 20_000)
+                        {
+                        }
+                    }
+                });
+            }
+
             var plain = await PrepareAsync(Path.Combine(dir.FullName, "plain.db"), capture: false);
             var accessor = new AuditContextAccessor(new AuditContext(new AuditActor("bench", "bench@example.test", ["Operator"]), "bench", "bench"));
             Func<ConsoleDbContext> auditedContext = () => ConsoleDbContextFactory.Create(audited, b => b.UseAuditTrail(accessor));
@@ -104,10 +143,11 @@ internal static class CaptureBenchmark
                 ("bulk-update", "per ExecuteUpdate of 10,000 rows", BulkUpdateAsync),
             };
 
-            Console.WriteLine($"SQLite file, WAL, synchronous=FULL (the console's setting); {rounds} alternating rounds; median ms per operation.");
+            Console.WriteLine($"SQLite file, WAL, synchronous=FULL (the console's setting); {rounds} alternating rounds; median ms per operation" +
+                              (readSide ? "; the read side catching up every 3 s beside the audited writes." : "."));
             Console.WriteLine();
             Console.WriteLine($"{"workload",-14} {"unit",-34} {"unaudited",10} {"audited",10} {"ratio",7}");
-            var ratios = new List<string>();
+            var ratios = new List<(string Name, double Ratio)>();
             foreach (var (name, unit, run) in workloads)
             {
                 await run(plainContext, 0); // warm-up: JIT, EF model, page cache
@@ -122,7 +162,13 @@ internal static class CaptureBenchmark
 
                 var (p, a) = (Median(plainTimes), Median(auditedTimes));
                 Console.WriteLine($"{name,-14} {unit,-34} {p,10:F3} {a,10:F3} {a / p,6:F2}x");
-                ratios.Add($"{name} {a / p:F2}x");
+                ratios.Add((name, a / p));
+            }
+
+            await stop.CancelAsync();
+            if (background is not null)
+            {
+                await background;
             }
 
             await using (var check = ConsoleDbContextFactory.Create(audited))
@@ -130,9 +176,14 @@ internal static class CaptureBenchmark
                 var report = await check.VerifyAuditChainAsync();
                 Console.WriteLine();
                 Console.WriteLine($"audited store after the run: {report.Describe()}");
+                if (readSide)
+                {
+                    var through = await ComplianceConsole.Data.Rollups.AuditRollups.ThroughAsync(check);
+                    Console.WriteLine($"rollups counted through seq {through:N0} of {await check.AuditEntries.MaxAsync(e => e.Seq):N0} while the writes ran.");
+                }
             }
 
-            Console.WriteLine($"capture overhead: {string.Join(", ", ratios)}");
+            return ratios;
         }
         finally
         {

@@ -11,9 +11,24 @@ namespace ComplianceConsole.E2E.Tests;
 public sealed partial class ConsoleServer : IAsyncLifetime
 {
     public const string Password = "E2e-Passw0rd!long";
-    private readonly string _database = Path.Combine(Path.GetTempPath(), $"cc-e2e-{Guid.NewGuid():N}.db");
+    private readonly string _database;
     private Process? _process;
     private IPlaywright? _playwright;
+
+    public ConsoleServer()
+        : this(Path.Combine(Path.GetTempPath(), $"cc-e2e-{Guid.NewGuid():N}.db"))
+    {
+    }
+
+    private ConsoleServer(string database) => _database = database;
+
+    /// <summary>A second console, on a database file of the test's own (a copy of the shared one, say); disposed by the test.</summary>
+    public static async Task<ConsoleServer> StartOnAsync(string database)
+    {
+        var server = new ConsoleServer(database);
+        await server.InitializeAsync();
+        return server;
+    }
 
     public string BaseUrl { get; private set; } = "";
 

@@ -23,6 +23,17 @@ public sealed record AuditDashboard(
     DateTime? CountedAtUtc,
     long HeadSeq);
 
+/// <summary>What a dashboard counts: [<see cref="From"/>, <see cref="To"/>) in <see cref="Bars"/>, everyone's work or <see cref="OwnActor"/>'s.</summary>
+public sealed record DashboardWindow(DateTime From, DateTime To, CountBars Bars, string? OwnActor)
+{
+    /// <summary>The query every chart starts from: nothing, or the Operator's own actor.</summary>
+    public AuditQuery Mine => OwnActor is null ? AuditQuery.Empty : new AuditQuery([QueryClause.Of(QueryFields.Actor, OwnActor)]);
+
+    /// <summary>The audit search of a chart element, clipped to the window; none on an Operator's dashboard (they never see the trail).</summary>
+    public AuditSearch? Link(AuditQuery query, DateTime start, DateTime end) =>
+        OwnActor is null ? new AuditSearch(query, TimeRange.Between(start < From ? From : start, end > To ? To : end)) : null;
+}
+
 /// <summary>
 /// The dashboard's reads (docs/analytics.md). Every chart is an exact count through <see cref="AuditCounts"/> over the one
 /// filter model, and every element carries the audit search of exactly the entries it counts, so a click shows the same
@@ -50,86 +61,120 @@ public sealed class AuditDashboardQuery(AuditSearchService search, AnalyticsOpti
         return (start, end, bar);
     }
 
+    /// <summary>The range's bounds and bars, and whose work it counts (an Operator's own, or everyone's).</summary>
     /// <param name="ownActor">Set for an Operator: only their own work is counted, and nothing links into the trail.</param>
-    public async Task<AuditDashboard> LoadAsync(ConsoleDbContext db, TimeRange range, string? ownActor = null, CancellationToken cancellationToken = default)
+    public async Task<DashboardWindow> WindowAsync(ConsoleDbContext db, TimeRange range, string? ownActor = null, CancellationToken cancellationToken = default)
     {
         var first = range.Resolve(search.NowUtc).From is null ? await db.AuditEntries.MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken) : null;
         var (from, to, barSize) = Bounds(range, first);
         var bars = new CountBars(barSize >= TimeSpan.FromDays(1) ? from.Date : new DateTime(from.Ticks - from.Ticks % barSize.Ticks, DateTimeKind.Utc), barSize);
-        var mine = ownActor is null ? AuditQuery.Empty : new AuditQuery([QueryClause.Of(QueryFields.Actor, ownActor)]);
-        var links = ownActor is null;
+        return new DashboardWindow(from, to, bars, ownActor);
+    }
 
-        Task<List<CountCell>> Count(AuditQuery query, CountBy by, CountBars? withBars = null) => CountAsync(db, query, from, to, by, withBars, cancellationToken);
-
-        AuditSearch? Link(AuditQuery query, DateTime start, DateTime end) =>
-            links ? new AuditSearch(query, TimeRange.Between(start < from ? from : start, end > to ? to : end)) : null;
-
-        ChartData Over(string id, string title, AuditQuery query, List<CountCell> cells, IReadOnlyList<string> series, string field)
-        {
-            var count = (int)Math.Ceiling((to - bars.OriginUtc) / barSize);
-            var byBar = cells.ToLookup(c => c.Bar);
-            var rows = Enumerable.Range(0, Math.Max(count, 1)).Select(i =>
-            {
-                var start = bars.OriginUtc + barSize * i;
-                var inBar = byBar[i].ToList();
-                return new ChartRow("", series.Select(s => new ChartCell(s, inBar.Where(c => c.Operation == s).Sum(c => c.Count),
-                    Link(Narrow(query, field, s), start, start + barSize))).ToList(), start < from ? from : start, Link(query, start, start + barSize));
-            }).ToList();
-            return new ChartData(id, title, "time", series, rows, barSize);
-        }
-
-        ChartData Ranked(string id, string title, string header, AuditQuery query, List<CountCell> cells, IReadOnlyList<string> series, string keyField, string seriesField, IEnumerable<string>? order = null)
-        {
-            var byKey = cells.Where(c => c.Key != "").GroupBy(c => c.Key).ToDictionary(g => g.Key, g => g.ToList());
-            var keys = order ?? byKey.OrderByDescending(k => k.Value.Sum(c => c.Count)).ThenBy(k => k.Key, StringComparer.Ordinal).Select(k => k.Key).Take(options.TopCount);
-            var rows = keys.Where(byKey.ContainsKey).Select(key =>
-            {
-                var keyed = query.With(QueryClause.Of(keyField, key));
-                return new ChartRow(key, series.Select(s => new ChartCell(s, byKey[key].Where(c => c.Operation == s).Sum(c => c.Count),
-                    Link(Narrow(keyed, seriesField, s), from, to))).ToList(), Link: Link(keyed, from, to));
-            }).ToList();
-            return new ChartData(id, title, header, series, rows);
-        }
-
-        var changes = mine.With(new QueryClause(QueryFields.Op, Changes));
-        var operations = Over("operations", "Operations over time", mine, await Count(mine, CountBy.Operation, bars), AuditOperations.All, QueryFields.Op);
-        var tableCells = await Count(changes, CountBy.Table);
-        var tables = Ranked("tables", "Table activity", "table", changes, tableCells, Changes, QueryFields.Table, QueryFields.Op,
-            tableCells.Where(c => c.Key != "").GroupBy(c => c.Key).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key));
+    public async Task<AuditDashboard> LoadAsync(ConsoleDbContext db, TimeRange range, string? ownActor = null, CancellationToken cancellationToken = default)
+    {
+        var w = await WindowAsync(db, range, ownActor, cancellationToken);
+        var operations = await OperationsAsync(db, w, cancellationToken);
+        var tables = await TablesAsync(db, w, cancellationToken);
         var head = await db.AuditEntries.MaxAsync(e => (long?)e.Seq, cancellationToken) ?? 0;
         var mark = await db.AuditRollupMarks.AsNoTracking().Where(m => m.Name == AuditRollupMark.Hourly).FirstOrDefaultAsync(cancellationToken);
         if (ownActor is not null)
         {
-            return new AuditDashboard(from, to, ownActor, operations, tables, null, null, null, null, null, null, mark?.ThroughSeq ?? 0, mark?.UpdatedAtUtc, head);
+            return new AuditDashboard(w.From, w.To, ownActor, operations, tables, null, null, null, null, null, null, mark?.ThroughSeq ?? 0, mark?.UpdatedAtUtc, head);
         }
 
-        var topUsers = Ranked("users", "Top users", "actor", changes, await Count(changes, CountBy.Actor), Changes, QueryFields.Actor, QueryFields.Op);
+        var topUsers = await TopUsersAsync(db, w, cancellationToken);
+        var (failed, targets, ips) = await SignInsAsync(db, w, cancellationToken);
+        var (outOfBand, byTable) = await OutOfBandAsync(db, w, cancellationToken);
+        var findings = await FindingsAsync(db, w.From, w.To, byTable, cancellationToken);
+        return new AuditDashboard(w.From, w.To, null, operations, tables, topUsers, failed, targets, ips, outOfBand, findings, mark?.ThroughSeq ?? 0, mark?.UpdatedAtUtc, head);
+    }
+
+    /// <summary>Every entry of the window over time, stacked by operation.</summary>
+    public async Task<ChartData> OperationsAsync(ConsoleDbContext db, DashboardWindow w, CancellationToken cancellationToken = default) =>
+        Over(w, "operations", "Operations over time", w.Mine, await CountAsync(db, w, w.Mine, CountBy.Operation, w.Bars, cancellationToken), AuditOperations.All, QueryFields.Op);
+
+    /// <summary>Changes per table and operation (the heat map), tables by name.</summary>
+    public async Task<ChartData> TablesAsync(ConsoleDbContext db, DashboardWindow w, CancellationToken cancellationToken = default)
+    {
+        var changes = w.Mine.With(new QueryClause(QueryFields.Op, Changes));
+        var cells = await CountAsync(db, w, changes, CountBy.Table, null, cancellationToken);
+        return Ranked(w, "tables", "Table activity", "table", changes, cells, Changes, QueryFields.Table, QueryFields.Op,
+            cells.Where(c => c.Key != "").Select(c => c.Key).Distinct().Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>The actors with the most changes, split by operation.</summary>
+    public async Task<ChartData> TopUsersAsync(ConsoleDbContext db, DashboardWindow w, CancellationToken cancellationToken = default)
+    {
+        var changes = w.Mine.With(new QueryClause(QueryFields.Op, Changes));
+        return Ranked(w, "users", "Top users", "actor", changes, await CountAsync(db, w, changes, CountBy.Actor, null, cancellationToken), Changes, QueryFields.Actor, QueryFields.Op);
+    }
+
+    /// <summary>Failed sign-ins and lockouts over time, the accounts they targeted and the addresses they came from.</summary>
+    public async Task<(ChartData OverTime, ChartData Targets, ChartData Addresses)> SignInsAsync(ConsoleDbContext db, DashboardWindow w, CancellationToken cancellationToken = default)
+    {
         var signIns = new AuditQuery([new QueryClause(QueryFields.Event, SignInEvents)]);
+
         // Split by event: each event counted on its own, its cells named after it (a cell's Operation is its series).
-        async Task<List<CountCell>> ByEvent(CountBy by, CountBars? withBars = null)
+        async Task<List<CountCell>> ByEvent(CountBy by, CountBars? bars = null)
         {
             var cells = new List<CountCell>();
             foreach (var name in SignInEvents)
             {
-                cells.AddRange((await Count(Narrow(signIns, QueryFields.Event, name), by, withBars)).Select(c => c with { Operation = name }));
+                cells.AddRange((await CountAsync(db, w, Narrow(signIns, QueryFields.Event, name), by, bars, cancellationToken)).Select(c => c with { Operation = name }));
             }
 
             return cells;
         }
 
-        var failed = Over("sign-ins", "Failed sign-ins and lockouts", signIns, await ByEvent(CountBy.Operation, bars), SignInEvents, QueryFields.Event);
-        var targets = Ranked("targets", "Most targeted accounts", "account", signIns, await ByEvent(CountBy.Target), SignInEvents, QueryFields.Target, QueryFields.Event);
-        var ips = Ranked("addresses", "Top source addresses", "address", signIns, await ByEvent(CountBy.Ip), SignInEvents, QueryFields.Ip, QueryFields.Event);
+        return (Over(w, "sign-ins", "Failed sign-ins and lockouts", signIns, await ByEvent(CountBy.Operation, w.Bars), SignInEvents, QueryFields.Event),
+            Ranked(w, "targets", "Most targeted accounts", "account", signIns, await ByEvent(CountBy.Target), SignInEvents, QueryFields.Target, QueryFields.Event),
+            Ranked(w, "addresses", "Top source addresses", "address", signIns, await ByEvent(CountBy.Ip), SignInEvents, QueryFields.Ip, QueryFields.Event));
+    }
+
+    /// <summary>Out-of-band changes over time, and per table (for the findings; empty when there are none).</summary>
+    public async Task<(ChartData OverTime, List<CountCell> ByTable)> OutOfBandAsync(ConsoleDbContext db, DashboardWindow w, CancellationToken cancellationToken = default)
+    {
         var oob = new AuditQuery([QueryClause.Of(QueryFields.OutOfBand, "true")]);
-        var outOfBandCells = await Count(oob, CountBy.Operation, bars);
-        var outOfBand = Over("out-of-band", "Out-of-band changes", oob, outOfBandCells, Changes, QueryFields.Op);
-        var findings = await FindingsAsync(db, from, to, outOfBand.Total > 0 ? await Count(oob, CountBy.Table) : [], cancellationToken);
-        return new AuditDashboard(from, to, null, operations, tables, topUsers, failed, targets, ips, outOfBand, findings, mark?.ThroughSeq ?? 0, mark?.UpdatedAtUtc, head);
+        var chart = Over(w, "out-of-band", "Out-of-band changes", oob, await CountAsync(db, w, oob, CountBy.Operation, w.Bars, cancellationToken), Changes, QueryFields.Op);
+        return (chart, chart.Total > 0 ? await CountAsync(db, w, oob, CountBy.Table, null, cancellationToken) : []);
+    }
+
+    private static ChartData Over(DashboardWindow w, string id, string title, AuditQuery query, List<CountCell> cells, IReadOnlyList<string> series, string field)
+    {
+        var size = w.Bars.Size;
+        var count = (int)Math.Ceiling((w.To - w.Bars.OriginUtc) / size);
+        var byBar = cells.ToLookup(c => c.Bar);
+        var rows = Enumerable.Range(0, Math.Max(count, 1)).Select(i =>
+        {
+            var start = w.Bars.OriginUtc + size * i;
+            var inBar = byBar[i].ToList();
+            return new ChartRow("", series.Select(s => new ChartCell(s, inBar.Where(c => c.Operation == s).Sum(c => c.Count),
+                w.Link(Narrow(query, field, s), start, start + size))).ToList(), start < w.From ? w.From : start, w.Link(query, start, start + size));
+        }).ToList();
+        return new ChartData(id, title, "time", series, rows, size);
+    }
+
+    private ChartData Ranked(DashboardWindow w, string id, string title, string header, AuditQuery query, List<CountCell> cells, IReadOnlyList<string> series, string keyField, string seriesField,
+        IEnumerable<string>? order = null)
+    {
+        var byKey = cells.Where(c => c.Key != "").GroupBy(c => c.Key).ToDictionary(g => g.Key, g => g.ToList());
+        var keys = order ?? byKey.OrderByDescending(k => k.Value.Sum(c => c.Count)).ThenBy(k => k.Key, StringComparer.Ordinal).Select(k => k.Key).Take(options.TopCount);
+        var rows = keys.Where(byKey.ContainsKey).Select(key =>
+        {
+            var keyed = query.With(QueryClause.Of(keyField, key));
+            return new ChartRow(key, series.Select(s => new ChartCell(s, byKey[key].Where(c => c.Operation == s).Sum(c => c.Count),
+                w.Link(Narrow(keyed, seriesField, s), w.From, w.To))).ToList(), Link: w.Link(keyed, w.From, w.To));
+        }).ToList();
+        return new ChartData(id, title, header, series, rows);
     }
 
     /// <summary>The query with <paramref name="field"/> narrowed to one value: <c>op:(insert OR update OR delete)</c> becomes <c>op:update</c>.</summary>
     private static AuditQuery Narrow(AuditQuery query, string field, string value) =>
         new AuditQuery(query.Clauses.Where(c => c.Field != field || c.Negated).ToList()).With(QueryClause.Of(field, value));
+
+    private Task<List<CountCell>> CountAsync(ConsoleDbContext db, DashboardWindow w, AuditQuery query, CountBy by, CountBars? bars, CancellationToken cancellationToken) =>
+        CountAsync(db, query, w.From, w.To, by, bars, cancellationToken);
 
     /// <summary>Exact counts of a query's entries in [from, to) (<see cref="AuditCounts"/>).</summary>
     private async Task<List<CountCell>> CountAsync(ConsoleDbContext db, AuditQuery query, DateTime from, DateTime to, CountBy by, CountBars? bars, CancellationToken cancellationToken) =>
