@@ -27,6 +27,7 @@ public abstract class ConsoleDbContext(DbContextOptions options) : IdentityDbCon
     public DbSet<Rollups.AuditActorHourCount> AuditActorHourCounts => Set<Rollups.AuditActorHourCount>();
     public DbSet<Rollups.AuditActorDayCount> AuditActorDayCounts => Set<Rollups.AuditActorDayCount>();
     public DbSet<Rollups.AuditActorFirst> AuditActorFirsts => Set<Rollups.AuditActorFirst>();
+    public DbSet<Rollups.AuditActorDayPeak> AuditActorDayPeaks => Set<Rollups.AuditActorDayPeak>();
     public DbSet<Rollups.AuditRollupMark> AuditRollupMarks => Set<Rollups.AuditRollupMark>();
     public DbSet<AuditTextWord> AuditTextWords => Set<AuditTextWord>();
 

@@ -35,7 +35,7 @@ internal static class AnalyticsBenchmark
 
             head = await db.AuditEntries.MaxAsync(e => e.Seq);
             // The newest busy hour (a few stray entries may lie later): the ranges end in the thick of the data.
-            var busy = await db.AuditHourCounts.GroupBy(r => r.Hour).Where(g => g.Sum(r => r.Count) >= 100).MaxAsync(g => g.Key);
+            var busy = (await db.AuditHourCounts.GroupBy(r => r.Hour).Select(g => new { Hour = g.Key, Count = g.Sum(r => r.Count) }).Where(h => h.Count >= 100).ToListAsync()).Max(h => h.Hour);
             last = DateTime.UnixEpoch.AddHours(busy + 1).AddMinutes(16);
             Console.WriteLine($"Store: {head:N0} entries; ranges end at {last.AddMinutes(1):yyyy-MM-dd HH:mm} UTC; rollups caught up over {counted:N0} entries in {watch.Elapsed.TotalSeconds:F0} s (not counted); " +
                               $"{await db.AuditActorDayCounts.CountAsync():N0} daily actor rows, {await db.AuditActorHourCounts.CountAsync():N0} hourly actor rows, {await db.AuditHourCounts.CountAsync():N0} hourly rows.");

@@ -92,7 +92,7 @@ public sealed record Finding(FindingKind Kind, DateTime AtUtc, string? Actor, st
             FindingKind.BulkDelete => $"{Actor} deleted {Count:N0} rows in the hour from {hour}; a finding from {Threshold:N0} deletes an hour.",
             FindingKind.BulkUpdate => $"{Actor} updated {Count:N0} rows in the hour from {hour}; a finding from {Threshold:N0} updates an hour.",
             FindingKind.NewHour => $"{Actor} acted in the hour from {hour} ({Count:N0} {(Count == 1 ? "entry" : "entries")}), an hour of the day they had never worked in {HistoryDays:N0} days of activity.",
-            FindingKind.FirstOnSensitiveTable => $"{Actor} changed {Table} for the first time, in the hour from {hour} ({Count:N0} changes since); {Table} is a sensitive table.",
+            FindingKind.FirstOnSensitiveTable => $"{Actor} changed {Table} for the first time, in the hour from {hour}; {Table} is a sensitive table. The link shows every change they made to it since.",
             FindingKind.FailedLoginSpike => $"{Count:N0} failed sign-ins in the hour from {hour}; a finding from {Threshold:N0} an hour.",
             FindingKind.OutOfBand => $"{Count:N0} changes to {Table} were written outside the console (raw SQL or another tool); the actor is unknown.",
             _ => Kind.ToString(),

@@ -16,7 +16,7 @@ public static class AuditStoreModel
 
     /// <summary>Tables of the audit store itself: never captured.</summary>
     public static readonly IReadOnlySet<string> StoreTables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { EntriesTable, PendingTable, StashTable, SpoolMarksTable, Queries.AuditTextIndex.Table,
-        Rollups.AuditRollups.HourTable, Rollups.AuditRollups.ActorHourTable, Rollups.AuditRollups.ActorDayTable, Rollups.AuditRollups.ActorFirstTable, Rollups.AuditRollups.MarkTable, Queries.AuditWordIndex.Table };
+        Rollups.AuditRollups.HourTable, Rollups.AuditRollups.ActorHourTable, Rollups.AuditRollups.ActorDayTable, Rollups.AuditRollups.ActorFirstTable, Rollups.AuditRollups.ActorDayPeakTable, Rollups.AuditRollups.MarkTable, Queries.AuditWordIndex.Table };
 
     /// <summary>SQL Server only: the transaction that captured a pending row (CURRENT_TRANSACTION_ID()), a shadow column.</summary>
     public const string PendingTransactionColumn = "TxId";

@@ -189,17 +189,16 @@ public sealed class AuditDashboardQuery(AuditSearchService search, AnalyticsOpti
         DateTime Time(long hour) => DateTime.UnixEpoch.AddHours(hour);
         AuditSearch HourLink(AuditQuery query, long hour) => new(query, TimeRange.Between(Time(hour), Time(hour + 1)));
 
-        // One actor deleting or updating many rows within an hour: days that reach the lower threshold are the candidates.
-        var least = Math.Min(options.BulkDeleteRowsPerHour, options.BulkUpdateRowsPerHour);
-        var days = await db.AuditActorDayCounts.AsNoTracking()
-            .Where(r => r.Hour >= fromHour / 24 * 24 && r.Hour < toHour && r.ActorName != "" && (r.Operation == AuditOperations.Delete || r.Operation == AuditOperations.Update))
-            .GroupBy(r => new { r.ActorName, r.Hour, r.Operation })
-            .Where(g => g.Sum(r => r.Count) >= least)
-            .Select(g => new { g.Key.ActorName, g.Key.Hour, g.Key.Operation })
+        // One actor deleting or updating many rows within an hour: the days whose peak hour reaches the threshold, then their hours.
+        var deletes = options.BulkDeleteRowsPerHour;
+        var updates = options.BulkUpdateRowsPerHour;
+        var days = await db.AuditActorDayPeaks.AsNoTracking()
+            .Where(p => p.Hour >= fromHour / 24 * 24 && p.Hour < toHour && p.ActorName != ""
+                        && ((p.Operation == AuditOperations.Delete && p.Peak >= deletes) || (p.Operation == AuditOperations.Update && p.Peak >= updates)))
             .ToListAsync(cancellationToken);
         foreach (var day in days)
         {
-            var threshold = day.Operation == AuditOperations.Delete ? options.BulkDeleteRowsPerHour : options.BulkUpdateRowsPerHour;
+            var threshold = day.Operation == AuditOperations.Delete ? deletes : updates;
             var hours = await db.AuditActorHourCounts.AsNoTracking()
                 .Where(r => r.ActorName == day.ActorName && r.Hour >= Math.Max(day.Hour, fromHour) && r.Hour < Math.Min(day.Hour + 24, toHour) && r.Operation == day.Operation)
                 .GroupBy(r => r.Hour)
@@ -210,18 +209,22 @@ public sealed class AuditDashboardQuery(AuditSearchService search, AnalyticsOpti
                 HourLink(new AuditQuery([QueryClause.Of(QueryFields.Actor, day.ActorName), QueryClause.Of(QueryFields.Op, day.Operation)]), h.Hour))));
         }
 
-        // An hour of the day an actor never worked in, after enough days of history.
+        // An hour of the day an actor never worked in, after enough days of history; the entries of those hours in one read.
         var history = options.NewHourAfterDays * 24L;
         var newHours = await (from h in db.AuditActorFirsts.AsNoTracking()
                               join a in db.AuditActorFirsts.AsNoTracking() on new { h.ActorName, Kind = AuditActorFirst.Any } equals new { a.ActorName, a.Kind }
                               where h.Kind == AuditActorFirst.AtHourOfDay && h.FirstHour >= fromHour && h.FirstHour < toHour && h.FirstHour - a.FirstHour >= history
                               select new { h.ActorName, h.FirstHour, Since = a.FirstHour }).ToListAsync(cancellationToken);
-        foreach (var n in newHours)
-        {
-            var count = await db.AuditActorHourCounts.AsNoTracking().Where(r => r.ActorName == n.ActorName && r.Hour == n.FirstHour).SumAsync(r => r.Count, cancellationToken);
-            findings.Add(new Finding(FindingKind.NewHour, Time(n.FirstHour), n.ActorName, null, count, options.NewHourAfterDays,
-                HourLink(new AuditQuery([QueryClause.Of(QueryFields.Actor, n.ActorName)]), n.FirstHour), (n.FirstHour - n.Since) / 24));
-        }
+        var newActors = newHours.Select(n => n.ActorName).Distinct().ToList();
+        var newHourList = newHours.Select(n => n.FirstHour).Distinct().ToList();
+        var counts = newHours.Count == 0 ? [] : (await db.AuditActorHourCounts.AsNoTracking()
+                .Where(r => newActors.Contains(r.ActorName) && newHourList.Contains(r.Hour))
+                .GroupBy(r => new { r.ActorName, r.Hour })
+                .Select(g => new { g.Key.ActorName, g.Key.Hour, Count = g.Sum(r => r.Count) })
+                .ToListAsync(cancellationToken))
+            .ToDictionary(c => (c.ActorName, c.Hour), c => c.Count);
+        findings.AddRange(newHours.Select(n => new Finding(FindingKind.NewHour, Time(n.FirstHour), n.ActorName, null, counts.GetValueOrDefault((n.ActorName, n.FirstHour)), options.NewHourAfterDays,
+            HourLink(new AuditQuery([QueryClause.Of(QueryFields.Actor, n.ActorName)]), n.FirstHour), (n.FirstHour - n.Since) / 24)));
 
         // A first change to a sensitive table.
         var sensitive = options.SensitiveTables;
@@ -232,8 +235,7 @@ public sealed class AuditDashboardQuery(AuditSearchService search, AnalyticsOpti
         {
             var query = new AuditQuery([QueryClause.Of(QueryFields.Actor, first.ActorName), QueryClause.Of(QueryFields.Table, first.Value)]);
             var since = Time(first.FirstHour) < from ? from : Time(first.FirstHour);
-            var count = (await CountAsync(db, query, since, to, CountBy.Operation, null, cancellationToken)).Sum(c => c.Count);
-            findings.Add(new Finding(FindingKind.FirstOnSensitiveTable, Time(first.FirstHour), first.ActorName, first.Value, count, 0, new AuditSearch(query, TimeRange.Between(since, to))));
+            findings.Add(new Finding(FindingKind.FirstOnSensitiveTable, Time(first.FirstHour), first.ActorName, first.Value, 0, 0, new AuditSearch(query, TimeRange.Between(since, to))));
         }
 
         // A spike of failed sign-ins.

@@ -1,3 +1,4 @@
+using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data.Capture;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -70,6 +71,19 @@ public interface IAuditActorCountRow : IAuditCountRow
 }
 
 /// <summary>
+/// Per actor, UTC day (<see cref="Hour"/> is its first hour) and operation (update and delete): the most rows changed in any
+/// one hour of that day, summed over tables. The bulk-change findings read these few rows, then the hours of only the days
+/// whose peak reaches a threshold.
+/// </summary>
+public sealed class AuditActorDayPeak
+{
+    public long Hour { get; set; }
+    public string ActorName { get; set; } = "";
+    public string Operation { get; set; } = "";
+    public long Peak { get; set; }
+}
+
+/// <summary>
 /// The first hour an actor was seen doing something: at all (<see cref="Any"/>), on a table (<see cref="OnTable"/>, the
 /// table's name) or at an hour of the UTC day (<see cref="AtHourOfDay"/>, "00" to "23"). Out-of-band writes (whose actor is
 /// unknown) are not counted: they are findings of their own. The unusual-activity findings read these few rows instead of an
@@ -136,6 +150,17 @@ public sealed class AuditActorDayCountConfiguration : IEntityTypeConfiguration<A
     }
 }
 
+public sealed class AuditActorDayPeakConfiguration : IEntityTypeConfiguration<AuditActorDayPeak>
+{
+    public void Configure(EntityTypeBuilder<AuditActorDayPeak> b)
+    {
+        b.ToTable(AuditRollups.ActorDayPeakTable);
+        b.HasKey(r => new { r.Hour, r.ActorName, r.Operation });
+        b.Property(r => r.ActorName).HasMaxLength(256);
+        b.Property(r => r.Operation).HasMaxLength(16);
+    }
+}
+
 public sealed class AuditActorFirstConfiguration : IEntityTypeConfiguration<AuditActorFirst>
 {
     public void Configure(EntityTypeBuilder<AuditActorFirst> b)
@@ -172,6 +197,7 @@ public static class AuditRollups
     public const string ActorHourTable = "AuditActorHourCounts";
     public const string ActorDayTable = "AuditActorDayCounts";
     public const string ActorFirstTable = "AuditActorFirsts";
+    public const string ActorDayPeakTable = "AuditActorDayPeaks";
     public const string MarkTable = "AuditRollupMarks";
 
     /// <summary>Entries counted per transaction: short enough that capture's writers barely wait for the write lock.</summary>
@@ -240,6 +266,7 @@ public static class AuditRollups
             await db.Database.ExecuteSqlRawAsync($"DELETE FROM {ActorHourTable}", cancellationToken);
             await db.Database.ExecuteSqlRawAsync($"DELETE FROM {ActorDayTable}", cancellationToken);
             await db.Database.ExecuteSqlRawAsync($"DELETE FROM {ActorFirstTable}", cancellationToken);
+            await db.Database.ExecuteSqlRawAsync($"DELETE FROM {ActorDayPeakTable}", cancellationToken);
             await db.Database.ExecuteSqlRawAsync($"UPDATE {MarkTable} SET ThroughSeq = 0 WHERE Name = {{0}}", [AuditRollupMark.Hourly], cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
@@ -261,6 +288,10 @@ public static class AuditRollups
         yield return sqlServer ? SqlServerUpsert(HourTable, actor: false, SqlServerHour) : SqliteUpsert(HourTable, actor: false, SqliteHour);
         yield return sqlServer ? SqlServerUpsert(ActorHourTable, actor: true, SqlServerHour) : SqliteUpsert(ActorHourTable, actor: true, SqliteHour);
         yield return sqlServer ? SqlServerUpsert(ActorDayTable, actor: true, SqlServerHour + " / 24 * 24") : SqliteUpsert(ActorDayTable, actor: true, SqliteHour + " / 24 * 24");
+        // The peaks of the days this run touched, recounted from the hourly rows just counted up (24 rows a day and table).
+        var touched = $"SELECT DISTINCT coalesce(ActorName, '') AS a, {(sqlServer ? SqlServerHour : SqliteHour)} / 24 * 24 AS d FROM {AuditStoreModel.EntriesTable} " +
+                      $"WHERE Seq > {{0}} AND Seq <= {{1}} AND Operation IN ('{AuditOperations.Update}', '{AuditOperations.Delete}')";
+        yield return PeaksUpsert(sqlServer, touched);
         foreach (var (kind, value) in FirstKinds(sqlServer ? SqlServerHour : SqliteHour, sqlServer))
         {
             yield return FirstsUpsert(sqlServer, kind, value, sqlServer ? SqlServerHour : SqliteHour,
@@ -283,6 +314,23 @@ public static class AuditRollups
             yield return sql.Replace("{0}", "0").Replace("{1}", "0");
         }
     }
+
+    /// <summary>Sets the peak of every (actor, day) <paramref name="days"/> lists (columns a, d) from the hourly per-actor rows.</summary>
+    private static string PeaksUpsert(bool sqlServer, string days)
+    {
+        var hours = $"SELECT t.a AS ActorName, t.d AS Hour, h.Operation, SUM(h.Count) AS Rows FROM ({days}) AS t JOIN {ActorHourTable} h " +
+                    $"ON h.ActorName = t.a AND h.Hour >= t.d AND h.Hour < t.d + 24 WHERE h.Operation IN ('{AuditOperations.Update}', '{AuditOperations.Delete}') " +
+                    "GROUP BY t.a, t.d, h.Hour, h.Operation";
+        var peaks = $"SELECT ActorName, Hour, Operation, MAX(Rows) AS Peak FROM ({hours}) AS x GROUP BY ActorName, Hour, Operation";
+        return sqlServer
+            ? $"MERGE {ActorDayPeakTable} WITH (HOLDLOCK) AS t USING ({peaks}) AS s ON t.Hour = s.Hour AND t.ActorName = s.ActorName AND t.Operation = s.Operation " +
+              "WHEN MATCHED THEN UPDATE SET Peak = s.Peak WHEN NOT MATCHED THEN INSERT (Hour, ActorName, Operation, Peak) VALUES (s.Hour, s.ActorName, s.Operation, s.Peak);"
+            : $"INSERT INTO {ActorDayPeakTable} (ActorName, Hour, Operation, Peak) SELECT ActorName, Hour, Operation, Peak FROM ({peaks}) WHERE true " +
+              "ON CONFLICT (Hour, ActorName, Operation) DO UPDATE SET Peak = excluded.Peak";
+    }
+
+    /// <summary>Fills the daily peaks from the hourly per-actor rows (the migration that adds them runs this).</summary>
+    public static string PeaksBackfill(bool sqlServer) => PeaksUpsert(sqlServer, $"SELECT DISTINCT ActorName AS a, Hour / 24 * 24 AS d FROM {ActorHourTable}");
 
     private const string SqliteHour = "unixepoch(OccurredAtUtc) / 3600";
     private const string SqlServerHour = "DATEDIFF_BIG(second, '19700101', OccurredAtUtc) / 3600";

@@ -79,6 +79,13 @@ public abstract class AuditRollupTests
             .ToDictionary(r => (r.ActorName, r.Hour, r.Operation, r.TableName, r.EventName, r.OutOfBand), r => r.Count);
         Assert.Equal(freshDays.OrderBy(p => p.Key), daily.OrderBy(p => p.Key));
 
+        // The peaks: per actor, day and operation (update, delete), the most rows in one hour, over every table.
+        var freshPeaks = entries.Where(e => e.Operation is AuditOperations.Update or AuditOperations.Delete)
+            .GroupBy(e => (e.ActorName ?? "", HourOf(e.OccurredAtUtc), e.Operation)).Select(g => (Actor: g.Key.Item1, Day: g.Key.Item2 / 24 * 24, Op: g.Key.Item3, Rows: (long)g.Count()))
+            .GroupBy(h => (h.Actor, h.Day, h.Op)).Select(g => (g.Key.Actor, g.Key.Day, g.Key.Op, g.Max(h => h.Rows))).OrderBy(p => p).ToList();
+        var peaks = (await db.AuditActorDayPeaks.AsNoTracking().ToListAsync()).Select(p => (p.ActorName, p.Hour, p.Operation, p.Peak)).OrderBy(p => p).ToList();
+        Assert.Equal(freshPeaks, peaks);
+
         // The firsts: per actor, the earliest hour at all, on each table, and at each hour of the UTC day; out-of-band writes aside.
         var acting = entries.Where(e => !string.IsNullOrEmpty(e.ActorName) && !e.OutOfBand).ToList();
         var freshFirsts = acting.GroupBy(e => e.ActorName!).Select(g => (g.Key, AuditActorFirst.Any, "", g.Min(e => HourOf(e.OccurredAtUtc))))
@@ -158,7 +165,7 @@ public abstract class AuditRollupTests
         // middle write fail, then the very last one (a new actor's first, on a new day, so the firsts get a new row).
         var sqlServer = store.Settings.Provider == DatabaseProvider.SqlServer;
         var round = 1;
-        foreach (var table in new[] { AuditRollups.ActorHourTable, AuditRollups.ActorFirstTable })
+        foreach (var table in new[] { AuditRollups.ActorHourTable, AuditRollups.ActorDayPeakTable, AuditRollups.ActorFirstTable })
         {
             await WriteEveryKindAsync(store, clock, round++, TimeSpan.FromHours(20));
             await store.ExecuteRawAsync(sqlServer

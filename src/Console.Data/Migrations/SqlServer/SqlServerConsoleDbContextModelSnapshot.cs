@@ -675,6 +675,27 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.ToTable("AuditActorDayCounts", (string)null);
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorDayPeak", b =>
+                {
+                    b.Property<long>("Hour")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("ActorName")
+                        .HasMaxLength(256)
+                        .HasColumnType("nvarchar(256)");
+
+                    b.Property<string>("Operation")
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)");
+
+                    b.Property<long>("Peak")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Hour", "ActorName", "Operation");
+
+                    b.ToTable("AuditActorDayPeaks", (string)null);
+                });
+
             modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorFirst", b =>
                 {
                     b.Property<string>("ActorName")

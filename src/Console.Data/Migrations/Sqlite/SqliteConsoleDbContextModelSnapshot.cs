@@ -658,6 +658,27 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
                     b.ToTable("AuditActorDayCounts", (string)null);
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorDayPeak", b =>
+                {
+                    b.Property<long>("Hour")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ActorName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Operation")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Peak")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Hour", "ActorName", "Operation");
+
+                    b.ToTable("AuditActorDayPeaks", (string)null);
+                });
+
             modelBuilder.Entity("ComplianceConsole.Data.Rollups.AuditActorFirst", b =>
                 {
                     b.Property<string>("ActorName")
