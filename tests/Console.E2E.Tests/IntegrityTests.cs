@@ -41,7 +41,8 @@ public sealed class IntegrityTests(ConsoleServer server)
         await ConsoleServer.WaitForCircuitAsync(auditor);
         await Assertions.Expect(auditor.Locator("[data-testid=check-verify] [data-testid=check-result]")).ToContainTextAsync("chain intact");
         await Assertions.Expect(auditor.Locator("[data-testid=start-verify]")).ToHaveCountAsync(0);
-    
+    }
+
     [Fact]
     public async Task A_copy_of_the_database_with_an_entry_altered_turns_the_page_red_with_the_seq_named()
     {
@@ -78,5 +79,4 @@ public sealed class IntegrityTests(ConsoleServer server)
         await Assertions.Expect(page.Locator("[data-testid=integrity-item][data-key=triggers]")).ToHaveAttributeAsync("data-level", "red");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "integrity-broken.png"), FullPage = true });
     }
-}
 }

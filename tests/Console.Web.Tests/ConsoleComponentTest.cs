@@ -19,7 +19,8 @@ public abstract class ConsoleComponentTest : BunitContext, IAsyncLifetime
 {
     private readonly string _file = Path.Combine(Path.GetTempPath(), $"cc-bunit-{Guid.NewGuid():N}.db");
 
-    protected ConsoleComponentTest(string userName = "olivia@example.test", string role = "ComplianceOfficer")
+    /// <param name="services">More services a page needs, added before the first is resolved.</param>
+    protected ConsoleComponentTest(string userName = "olivia@example.test", string role = "ComplianceOfficer", Action<IServiceCollection>? services = null)
     {
         Settings = new DatabaseSettings(DatabaseProvider.Sqlite, $"Data Source={_file}");
         Actor = new AuditContextAccessor(new AuditContext(new AuditActor("u-" + userName, userName, [role]), "page:/test", "corr-test"));
@@ -38,6 +39,7 @@ public abstract class ConsoleComponentTest : BunitContext, IAsyncLifetime
         Services.AddScoped<ComplianceConsole.Web.Preferences.UserSettings>();
         Services.AddScoped<ComplianceConsole.Web.Preferences.SavedSearches>();
         Services.AddSingleton<ComplianceConsole.Web.Auditing.AuditTail>();
+        services?.Invoke(Services);
         var auth = AddAuthorization();
         auth.SetAuthorized(userName);
         auth.SetRoles(role);

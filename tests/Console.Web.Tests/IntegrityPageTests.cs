@@ -1,5 +1,6 @@
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data;
+using ComplianceConsole.Data.Capture;
 using ComplianceConsole.Data.Domain;
 using ComplianceConsole.Web.Auditing;
 using ComplianceConsole.Web.Components.Pages.Integrity;
@@ -13,10 +14,12 @@ namespace ComplianceConsole.Web.Tests;
 public sealed class IntegrityPageTests : ConsoleComponentTest
 {
     public IntegrityPageTests()
-        : base("ines@example.test", "Admin")
+        : base("ines@example.test", "Admin", services =>
+        {
+            services.AddSingleton<BackgroundChecks>();
+            services.AddScoped<WebAuditContextAccessor>();
+        })
     {
-        Services.AddSingleton<BackgroundChecks>();
-        Services.AddScoped<WebAuditContextAccessor>();
     }
 
     public override async Task InitializeAsync()
@@ -41,7 +44,7 @@ public sealed class IntegrityPageTests : ConsoleComponentTest
 
         page.Find("[data-testid=start-verify]").Click();
         page.WaitForAssertion(() => Assert.Equal("green", Level(page, "verification")), TimeSpan.FromSeconds(20));
-        Assert.Contains("Verified by ines@example.test", page.Find("[data-testid=integrity-item][data-key=verification]").TextContent);
+        Assert.Contains("the chain was whole up to seq", page.Find("[data-testid=integrity-item][data-key=verification]").TextContent);
 
         long seq;
         await using (var db = Db())
@@ -54,7 +57,7 @@ public sealed class IntegrityPageTests : ConsoleComponentTest
             await connection.OpenAsync();
             await using var tamper = connection.CreateCommand();
             tamper.CommandText = $"DROP TRIGGER audit_entries_refuse_update; UPDATE AuditEntries SET NewValues = replace(replace(NewValues, 'alpha', 'omega'), 'beta', 'zeta') WHERE Seq = {seq}";
-            Assert.Equal(1, await tamper.ExecuteNonQueryAsync());
+            Assert.True(await tamper.ExecuteNonQueryAsync() > 0);
         }
 
         page.Find("[data-testid=start-verify]").Click();
