@@ -1,4 +1,5 @@
 using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Core.Chain;
 using ComplianceConsole.Data;
 using ComplianceConsole.Data.Capture;
 using ComplianceConsole.Data.Domain;
@@ -18,9 +19,13 @@ public sealed class IntegrityPageTests : ConsoleComponentTest
         {
             services.AddSingleton<BackgroundChecks>();
             services.AddScoped<WebAuditContextAccessor>();
+            services.AddSingleton<Microsoft.Extensions.Hosting.IHostEnvironment>(new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { ContentRootPath = Root.FullName });
         })
     {
     }
+
+    // The content root: the checkpoint folder and key are under it, as in the console (App_Data/…).
+    private static readonly DirectoryInfo Root = Directory.CreateTempSubdirectory("cc-integrity-page-");
 
     public override async Task InitializeAsync()
     {
@@ -64,5 +69,37 @@ public sealed class IntegrityPageTests : ConsoleComponentTest
         page.WaitForAssertion(() => Assert.Equal("red", Level(page, "verification")), TimeSpan.FromSeconds(20));
         Assert.Contains($"found the chain broken at seq {seq}", page.Find("[data-testid=integrity-item][data-key=verification]").TextContent);
         Assert.Equal("red", page.Find("[data-testid=integrity-level]").GetAttribute("class")!.Split('-')[^1]);
+    }
+
+    [Fact]
+    public async Task The_checkpoint_file_is_read_and_its_signature_checked_without_creating_a_key()
+    {
+        var folder = Directory.CreateTempSubdirectory("cc-checkpoint-file-");
+        var options = new CheckpointOptions { Folder = "checkpoints", KeyPath = "key.pem" };
+        var none = await CheckpointService.ReadNewestAsync(options, folder.FullName);
+        Assert.Null(none.Newest);
+
+        using (var key = CheckpointKey.LoadOrCreate(Path.Combine(folder.FullName, "key.pem")))
+        {
+            await using var db = ConsoleDbContextFactory.Create(Settings, b => b.UseAuditTrail(new AuditContextAccessor(AuditContext.ForJob("checkpoint"))));
+            Assert.NotNull(await AuditCheckpoints.SignAsync(db, key, new FolderCheckpointSink(Path.Combine(folder.FullName, "checkpoints")), TimeProvider.System));
+        }
+
+        var signed = await CheckpointService.ReadNewestAsync(options, folder.FullName);
+        Assert.True(signed.SignatureValid);
+
+        // The line with a signature the key never made: forged.
+        var file = Path.Combine(folder.FullName, "checkpoints", FolderCheckpointSink.FileName);
+        await File.WriteAllTextAsync(file, (signed.Newest! with { Signature = Convert.ToBase64String(new byte[64]) }).ToJson() + "\n");
+
+        Assert.False((await CheckpointService.ReadNewestAsync(options, folder.FullName)).SignatureValid);
+
+        // No key and no public key: the file is read, nothing is created, and the item says why it cannot be checked.
+        File.Delete(Path.Combine(folder.FullName, "key.pem"));
+        File.Delete(CheckpointKey.PublicKeyPathFor(Path.Combine(folder.FullName, "key.pem")));
+        var unchecked_ = await CheckpointService.ReadNewestAsync(options, folder.FullName);
+        Assert.Contains("no key to check its signature with", unchecked_.Problem);
+        Assert.False(File.Exists(Path.Combine(folder.FullName, "key.pem")));
+        folder.Delete(recursive: true);
     }
 }

@@ -26,7 +26,7 @@ public sealed class AnalyticsOptions
     public int NewHourAfterDays { get; set; } = 14;
 
     /// <summary>Tables where an actor's first change is a finding.</summary>
-    public List<string> SensitiveTables { get; set; } = ["Accounts", "Payments", "AccountSignatories"];
+    public List<string> SensitiveTables { get; set; } = ["Accounts", "Payments", "AccountSignatories", "AspNetUserRoles"];
 
     /// <summary>How many actors, accounts and addresses the top lists show.</summary>
     public int TopCount { get; set; } = 10;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Core.Chain;
 using Microsoft.EntityFrameworkCore;
 
 namespace ComplianceConsole.Data.Capture;
@@ -35,12 +36,20 @@ public sealed record VerificationReport(DateTime GeneratedAtUtc, long HeadSeq, D
 /// changes waiting to be sealed, the never-block spool and restored triggers. Each item is green, amber or red, with one
 /// sentence. Every figure comes from the chain's own events, so what the page says is itself in the trail.
 /// </summary>
+/// <summary>
+/// The newest checkpoint in the folder outside the database, as the console read it: whether its signature verifies with
+/// the public key, and how many lines of the file could not be read. <see cref="Problem"/> says why it could not be
+/// checked at all (no public key to check it with).
+/// </summary>
+public sealed record CheckpointFile(string Path, Checkpoint? Newest, bool SignatureValid, int UnreadableLines, string? Problem = null);
+
 public static class AuditIntegrity
 {
     /// <summary>A verification older than this is amber: the chain has had time to change since.</summary>
     public static readonly TimeSpan VerificationAge = TimeSpan.FromDays(7);
 
-    public static async Task<IntegrityReport> ReadAsync(DbContext db, AuditSpoolSummary spool, DateTime nowUtc, CancellationToken cancellationToken = default)
+    /// <param name="checkpoints">The checkpoint file outside the database; null: judge the newest checkpoint the chain recorded.</param>
+    public static async Task<IntegrityReport> ReadAsync(DbContext db, AuditSpoolSummary spool, DateTime nowUtc, CheckpointFile? checkpoints = null, CancellationToken cancellationToken = default)
     {
         var entries = db.Set<AuditEntry>().AsNoTracking();
         var head = await entries.OrderByDescending(e => e.Seq).Select(e => new { e.Seq, e.OccurredAtUtc }).FirstOrDefaultAsync(cancellationToken);
@@ -72,22 +81,45 @@ public static class AuditIntegrity
                     $"The verification by {by} {Time(verified.OccurredAtUtc)} found the chain broken at seq {m.GetValueOrDefault("brokenAtSeq") ?? "?"}: {m.GetValueOrDefault("problem")}"));
         }
 
-        // The latest signed checkpoint the chain recorded, and whether the live chain still holds its row hash at its seq.
-        var checkpoint = await LatestAsync(AuditEventNames.CheckpointSigned);
-        if (checkpoint is null)
+        // The latest signed checkpoint: from the file outside the database when the console can read it (a rewrite of the
+        // database cannot reach it), else as the chain recorded it; either way, whether the live chain still holds its row hash.
+        var recorded = await LatestAsync(AuditEventNames.CheckpointSigned);
+        var recordedSeq = recorded is null ? 0 : long.TryParse(EventSummary.Metadata(recorded.Metadata).GetValueOrDefault("seq"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var rs) ? rs : 0;
+        IntegrityItem Checkpoint(IntegrityLevel level, string sentence) => new("checkpoint", "Signed checkpoint", level, sentence);
+        async Task<IntegrityItem> AgreesAsync(long seq, string rowHash, DateTime signedAtUtc, string where)
         {
-            items.Add(new("checkpoint", "Signed checkpoint", IntegrityLevel.Amber, "No checkpoint has been signed yet: one is signed every few minutes once the chain moves."));
+            var live = await entries.Where(e => e.Seq == seq).Select(e => e.RowHash).FirstOrDefaultAsync(cancellationToken);
+            return live is not null && live == rowHash
+                ? Checkpoint(IntegrityLevel.Green, $"The checkpoint signed {Time(signedAtUtc)}{where} covers seq {seq:N0}, and the live chain agrees with it.")
+                : Checkpoint(IntegrityLevel.Red, live is null
+                    ? $"The checkpoint signed {Time(signedAtUtc)}{where} covers seq {seq:N0}, but that entry is gone from the chain: it was cut or removed. Run 'verify' with the checkpoints."
+                    : $"The live chain does not hold the row hash the checkpoint signed {Time(signedAtUtc)}{where} has for seq {seq:N0}: entries up to it were rewritten. Run 'verify' with the checkpoints.");
+        }
+
+        if (checkpoints is { } file)
+        {
+            var where = $" (in {file.Path})";
+            items.Add(file switch
+            {
+                { UnreadableLines: > 0 } => Checkpoint(IntegrityLevel.Red, $"{file.UnreadableLines:N0} line(s) of {file.Path} cannot be read: torn or edited. Run 'verify' with the checkpoints to see which."),
+                { Newest: null } when recorded is not null => Checkpoint(IntegrityLevel.Red,
+                    $"The chain recorded a checkpoint of seq {recordedSeq:N0} signed {Time(recorded.OccurredAtUtc)}, but {file.Path} holds none: the file was removed or Audit:Checkpoints:Folder changed."),
+                { Newest: null } => Checkpoint(IntegrityLevel.Amber, "No checkpoint has been signed yet: one is signed every few minutes once the chain moves."),
+                { Problem: { } problem } => Checkpoint(IntegrityLevel.Amber, problem),
+                { SignatureValid: false } => Checkpoint(IntegrityLevel.Red,
+                    $"The newest checkpoint in {file.Path} (seq {file.Newest.Seq:N0}) does not verify with the console's public key: it was forged, or the key was replaced."),
+                _ when recordedSeq > file.Newest.Seq => Checkpoint(IntegrityLevel.Red,
+                    $"The chain recorded a checkpoint of seq {recordedSeq:N0}, newer than the newest in {file.Path} (seq {file.Newest.Seq:N0}): lines were removed from the file."),
+                _ => await AgreesAsync(file.Newest.Seq, file.Newest.RowHash, file.Newest.SignedAtUtc, where),
+            });
+        }
+        else if (recorded is null)
+        {
+            items.Add(Checkpoint(IntegrityLevel.Amber, "No checkpoint has been signed yet: one is signed every few minutes once the chain moves."));
         }
         else
         {
-            var m = EventSummary.Metadata(checkpoint.Metadata);
-            var seq = long.TryParse(m.GetValueOrDefault("seq"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : 0;
-            var live = await entries.Where(e => e.Seq == seq).Select(e => e.RowHash).FirstOrDefaultAsync(cancellationToken);
-            items.Add(live is not null && live == m.GetValueOrDefault("rowHash")
-                ? new("checkpoint", "Signed checkpoint", IntegrityLevel.Green, $"The checkpoint signed {Time(checkpoint.OccurredAtUtc)} covers seq {seq:N0}, and the live chain agrees with it.")
-                : new("checkpoint", "Signed checkpoint", IntegrityLevel.Red, live is null
-                    ? $"The checkpoint signed {Time(checkpoint.OccurredAtUtc)} covers seq {seq:N0}, but that entry is gone from the chain: it was cut or removed. Run 'verify' with the checkpoints."
-                    : $"The live chain does not end in the row hash the checkpoint signed {Time(checkpoint.OccurredAtUtc)} holds for seq {seq:N0}: entries up to it were rewritten. Run 'verify' with the checkpoints."));
+            items.Add(await AgreesAsync(recordedSeq, EventSummary.Metadata(recorded.Metadata).GetValueOrDefault("rowHash") ?? "", recorded.OccurredAtUtc, ""));
         }
 
         var reconciled = await LastReconciliationAsync(db, cancellationToken);

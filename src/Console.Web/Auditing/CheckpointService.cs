@@ -18,6 +18,34 @@ public sealed class CheckpointService(DatabaseSettings settings, IOptions<AuditO
         return (CheckpointKey.LoadOrCreate(Resolve(options.KeyPath), options.KeyEnvironmentVariable), new FolderCheckpointSink(Resolve(options.Folder)));
     }
 
+    /// <summary>
+    /// The newest checkpoint in the folder, checked against the public key (the <c>.pub.pem</c> beside the key; else the key
+    /// itself, when it exists). Reads only: nothing is created when neither is there.
+    /// </summary>
+    public static async Task<CheckpointFile> ReadNewestAsync(CheckpointOptions options, string contentRoot, CancellationToken cancellationToken = default)
+    {
+        string Resolve(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(contentRoot, path));
+        var sink = new FolderCheckpointSink(Resolve(options.Folder));
+        var read = await sink.ReadAllAsync(cancellationToken);
+        if (read.Last is not { } newest)
+        {
+            return new CheckpointFile(sink.FilePath, null, false, read.Unreadable.Count);
+        }
+
+        var keyPath = Resolve(options.KeyPath);
+        var publicPath = CheckpointKey.PublicKeyPathFor(keyPath);
+        var fromEnvironment = options.KeyEnvironmentVariable is { Length: > 0 } variable && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable));
+        if (!File.Exists(publicPath) && !fromEnvironment && !File.Exists(keyPath))
+        {
+            return new CheckpointFile(sink.FilePath, newest, false, read.Unreadable.Count,
+                $"The newest checkpoint in {sink.FilePath} covers seq {newest.Seq:N0}, but there is no key to check its signature with ({publicPath}): run 'verify' with the public key.");
+        }
+
+        using var key = File.Exists(publicPath) && !fromEnvironment ? null : CheckpointKey.LoadOrCreate(keyPath, options.KeyEnvironmentVariable);
+        using var publicKey = key is null ? CheckpointPublicKey.FromPemFile(publicPath) : CheckpointPublicKey.FromPem(key.PublicKey.Pem, key.Source);
+        return new CheckpointFile(sink.FilePath, newest, newest.KeyId == publicKey.KeyId && publicKey.Verifies(newest), read.Unreadable.Count);
+    }
+
     /// <summary>Signs one checkpoint now, if the chain moved; the `checkpoint` verb and the schedule both use it.</summary>
     public static async Task<Checkpoint?> SignNowAsync(DatabaseSettings settings, CheckpointKey key, ICheckpointSink sink, TimeProvider time, CancellationToken cancellationToken)
     {

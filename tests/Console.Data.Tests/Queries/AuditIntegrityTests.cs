@@ -107,4 +107,62 @@ public sealed class AuditIntegrityTests : IDisposable
             Assert.Contains("3 row(s) changed without capture", Sentence(report, "reconciliation"));
         }
     }
+
+    [Fact]
+    public async Task The_checkpoint_item_judges_the_file_outside_the_database_removed_lines_a_forged_signature_and_a_missing_file_are_red()
+    {
+        await using var store = await SqliteTestDatabase.CreateAsync();
+        var key = CheckpointKey.LoadOrCreate(Path.Combine(_folder.FullName, "key.pem"));
+        var sink = new FolderCheckpointSink(Path.Combine(_folder.FullName, "checkpoints"));
+        for (var i = 0; i < 2; i++)
+        {
+            await using (var db = store.Audited())
+            {
+                db.Tags.Add(new Tag { Name = $"signed-{i}" });
+                await db.SaveChangesAsync();
+            }
+
+            await using (var db = store.Audited(AuditContext.ForJob("checkpoint")))
+            {
+                Assert.NotNull(await AuditCheckpoints.SignAsync(db, key, sink, TimeProvider.System));
+            }
+        }
+
+        async Task<IntegrityItem> ItemAsync(CheckpointFile file)
+        {
+            await using var db = store.Unaudited();
+            return (await AuditIntegrity.ReadAsync(db, EmptySpool(), DateTime.UtcNow, file)).Items.Single(i => i.Key == "checkpoint");
+        }
+
+        CheckpointFile Read()
+        {
+            var read = sink.ReadAllAsync().GetAwaiter().GetResult();
+            return new CheckpointFile(sink.FilePath, read.Last, read.Last is { } last && key.PublicKey.Verifies(last), read.Unreadable.Count);
+        }
+
+        var whole = Read();
+        var green = await ItemAsync(whole);
+        Assert.Equal(IntegrityLevel.Green, green.Level);
+        Assert.Contains($"in {sink.FilePath}) covers seq {whole.Newest!.Seq:N0}, and the live chain agrees", green.Sentence);
+
+        Assert.Equal(IntegrityLevel.Red, (await ItemAsync(whole with { SignatureValid = false })).Level);
+        Assert.Contains("does not verify", (await ItemAsync(whole with { SignatureValid = false })).Sentence);
+        Assert.Contains("holds none", (await ItemAsync(whole with { Newest = null })).Sentence);
+        Assert.Contains("cannot be read", (await ItemAsync(whole with { UnreadableLines = 1 })).Sentence);
+
+        // The newest line removed from the file: the chain recorded a newer checkpoint than the file holds.
+        var lines = await File.ReadAllLinesAsync(sink.FilePath);
+        await File.WriteAllLinesAsync(sink.FilePath, lines[..^1]);
+        var cut = await ItemAsync(Read());
+        Assert.Equal(IntegrityLevel.Red, cut.Level);
+        Assert.Contains($"newer than the newest in {sink.FilePath}", cut.Sentence);
+
+        // The chain cut below the file's checkpoint: the entry it covers is gone.
+        await File.WriteAllLinesAsync(sink.FilePath, lines);
+        await store.ExecuteRawAsync("DROP TRIGGER IF EXISTS audit_entries_refuse_delete");
+        await store.ExecuteRawAsync($"DELETE FROM AuditEntries WHERE Seq >= {whole.Newest.Seq}");
+        var gone = await ItemAsync(Read());
+        Assert.Equal(IntegrityLevel.Red, gone.Level);
+        Assert.Contains("gone from the chain", gone.Sentence);
+    }
 }
