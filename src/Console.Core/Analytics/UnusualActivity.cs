@@ -14,7 +14,7 @@ public sealed class AnalyticsOptions
     public int BulkDeleteRowsPerHour { get; set; } = 50;
 
     /// <summary>One actor updating at least this many rows within one hour is a finding.</summary>
-    public int BulkUpdateRowsPerHour { get; set; } = 200;
+    public int BulkUpdateRowsPerHour { get; set; } = 100;
 
     /// <summary>At least this many failed sign-ins within one hour is a finding.</summary>
     public int FailedLoginsPerHour { get; set; } = 10;
@@ -57,14 +57,15 @@ public sealed class AnalyticsOptions
     }
 }
 
+/// <summary>The kinds of finding, the most serious first: the panel lists them in this order.</summary>
 public enum FindingKind
 {
+    OutOfBand,
     BulkDelete,
     BulkUpdate,
-    NewHour,
-    FirstOnSensitiveTable,
     FailedLoginSpike,
-    OutOfBand,
+    FirstOnSensitiveTable,
+    NewHour,
 }
 
 /// <summary>

@@ -255,6 +255,7 @@ public sealed class AuditDashboardQuery(AuditSearchService search, AnalyticsOpti
                 new AuditSearch(new AuditQuery([QueryClause.Of(QueryFields.OutOfBand, "true"), QueryClause.Of(QueryFields.Table, table.Key)]), TimeRange.Between(from, to))));
         }
 
-        return findings.OrderBy(f => f.Kind == FindingKind.OutOfBand ? 0 : 1).ThenByDescending(f => f.AtUtc).ToList();
+        // The most serious kinds first (FindingKind's order), each newest first.
+        return findings.OrderBy(f => f.Kind).ThenByDescending(f => f.AtUtc).ToList();
     }
 }
