@@ -69,6 +69,23 @@ public sealed class SqlServerScriptTests
     }
 
     [Fact]
+    public void The_rollup_statements_parse()
+    {
+        var statements = Rollups.AuditRollups.CountStatements(sqlServer: true).ToList();
+        Assert.True(statements.Count >= 7, "hourly, per-actor hourly and daily rows, peaks, three kinds of firsts");
+        foreach (var statement in statements)
+        {
+            AssertParses(statement.Replace("{0}", "@p0").Replace("{1}", "@p1"));
+        }
+
+        AssertParses(Rollups.AuditRollups.PeaksBackfill(sqlServer: true));
+        foreach (var statement in Rollups.AuditRollups.BackfillStatements(sqlServer: true))
+        {
+            AssertParses(statement);
+        }
+    }
+
+    [Fact]
     public void The_sealer_statements_parse()
     {
         AssertParses(SqlServerAuditSealer.ReadSql);

@@ -62,19 +62,19 @@ internal static class DashboardTrail
     }
 }
 
-/// <summary>The dashboard as a trail reader sees it: each chart's figures and links for the known trail, the toggles and the table view.</summary>
-public sealed class DashboardPageTests : ConsoleComponentTest
+/// <summary>The dashboard over the known trail, for a user in a role.</summary>
+public abstract class DashboardTest(string userName, string role) : ConsoleComponentTest(userName, role, DashboardTrail.AddDashboard)
 {
-    public DashboardPageTests()
-        : base("aurora@example.test", "Auditor", DashboardTrail.AddDashboard)
-    {
-    }
-
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
         await DashboardTrail.WriteAsync(Settings);
     }
+}
+
+/// <summary>The dashboard as a trail reader sees it: each chart's figures and links for the known trail, the toggles and the table view.</summary>
+public sealed class DashboardPageTests() : DashboardTest("aurora@example.test", "Auditor")
+{
 
     private static (string Series, long Count, string? Href)[] Cells(AngleSharp.Dom.IElement chart) =>
         chart.QuerySelectorAll("[data-testid=chart-cell]").Select(c => (c.GetAttribute("data-series")!, long.Parse(c.GetAttribute("data-count")!), c.GetAttribute("href"))).ToArray();
@@ -135,18 +135,8 @@ public sealed class DashboardPageTests : ConsoleComponentTest
 }
 
 /// <summary>The dashboard as an Operator sees it: their own work only, and no way into the trail.</summary>
-public sealed class OperatorDashboardTests : ConsoleComponentTest
+public sealed class OperatorDashboardTests() : DashboardTest("dora@example.test", "Operator")
 {
-    public OperatorDashboardTests()
-        : base("dora@example.test", "Operator", DashboardTrail.AddDashboard)
-    {
-    }
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        await DashboardTrail.WriteAsync(Settings);
-    }
 
     [Fact]
     public void An_operator_sees_only_their_own_changes_and_no_links()

@@ -46,29 +46,21 @@ public sealed class AuditDashboardQuery(AuditSearchService search, AnalyticsOpti
 
     public AnalyticsOptions Options => options;
 
-    /// <summary>The range's bounds, to the second (links carry whole seconds), and the bar size: hours up to a week, days up to 90, weeks beyond.</summary>
-    /// <param name="firstUtc">The first entry's time: where a range without a start starts.</param>
-    public (DateTime From, DateTime To, TimeSpan Bar) Bounds(TimeRange range, DateTime? firstUtc = null)
-    {
-        var now = search.NowUtc;
-        now = new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
-        var (from, to) = range.Resolve(now);
-        var end = to ?? now;
-        var start = from ?? firstUtc ?? end.AddDays(-30);
-        start = new DateTime(start.Ticks - start.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
-        var span = end - start;
-        var bar = span <= TimeSpan.FromDays(7) ? TimeSpan.FromHours(1) : span <= TimeSpan.FromDays(90) ? TimeSpan.FromDays(1) : TimeSpan.FromDays(7);
-        return (start, end, bar);
-    }
-
-    /// <summary>The range's bounds and bars, and whose work it counts (an Operator's own, or everyone's).</summary>
+    /// <summary>
+    /// The range's bounds, to the start of the second (links carry whole seconds), its bars (hours up to a week, days up to
+    /// 90, weeks beyond), and whose work it counts.
+    /// </summary>
     /// <param name="ownActor">Set for an Operator: only their own work is counted, and nothing links into the trail.</param>
     public async Task<DashboardWindow> WindowAsync(ConsoleDbContext db, TimeRange range, string? ownActor = null, CancellationToken cancellationToken = default)
     {
-        var first = range.Resolve(search.NowUtc).From is null ? await db.AuditEntries.MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken) : null;
-        var (from, to, barSize) = Bounds(range, first);
-        var bars = new CountBars(barSize >= TimeSpan.FromDays(1) ? from.Date : new DateTime(from.Ticks - from.Ticks % barSize.Ticks, DateTimeKind.Utc), barSize);
-        return new DashboardWindow(from, to, bars, ownActor);
+        static DateTime Second(DateTime utc) => new(utc.Ticks - utc.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+        var now = Second(search.NowUtc);
+        var (from, to) = range.Resolve(now);
+        var end = to ?? now;
+        var start = Second(from ?? await db.AuditEntries.MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken) ?? end.AddDays(-30));
+        var size = end - start <= TimeSpan.FromDays(7) ? TimeSpan.FromHours(1) : end - start <= TimeSpan.FromDays(90) ? TimeSpan.FromDays(1) : TimeSpan.FromDays(7);
+        var origin = size >= TimeSpan.FromDays(1) ? start.Date : new DateTime(start.Ticks - start.Ticks % size.Ticks, DateTimeKind.Utc);
+        return new DashboardWindow(start, end, new CountBars(origin, size), ownActor);
     }
 
     public async Task<AuditDashboard> LoadAsync(ConsoleDbContext db, TimeRange range, string? ownActor = null, CancellationToken cancellationToken = default)

@@ -37,8 +37,8 @@ public sealed class AuditHourCount : IAuditCountRow
     public long Count { get; set; }
 }
 
-/// <summary>The same per actor too (hundreds of rows per hour): read for one actor at a time, through its leading actor key.</summary>
-public sealed class AuditActorHourCount : IAuditActorCountRow
+/// <summary>The counts of one actor: the hourly and the daily rows share their columns.</summary>
+public abstract class AuditActorCountRow : IAuditActorCountRow
 {
     public string ActorName { get; set; } = "";
     public long Hour { get; set; }
@@ -49,20 +49,14 @@ public sealed class AuditActorHourCount : IAuditActorCountRow
     public long Count { get; set; }
 }
 
+/// <summary>The same per actor too (hundreds of rows per hour): read for one actor at a time, through its leading actor key.</summary>
+public sealed class AuditActorHourCount : AuditActorCountRow;
+
 /// <summary>
 /// The per-actor rows summed per UTC day: what a chart over months reads (a year is hundreds of thousands of rows, not
 /// millions). <see cref="Hour"/> is the day's first hour, so a range of whole days filters it as the hourly rows are filtered.
 /// </summary>
-public sealed class AuditActorDayCount : IAuditActorCountRow
-{
-    public string ActorName { get; set; } = "";
-    public long Hour { get; set; }
-    public string Operation { get; set; } = "";
-    public string TableName { get; set; } = "";
-    public string EventName { get; set; } = "";
-    public bool OutOfBand { get; set; }
-    public long Count { get; set; }
-}
+public sealed class AuditActorDayCount : AuditActorCountRow;
 
 /// <summary>Rows counted per actor: the hourly and the daily ones.</summary>
 public interface IAuditActorCountRow : IAuditCountRow
@@ -283,7 +277,7 @@ public static class AuditRollups
     }
 
     /// <summary>The statements that count the entries with a seq in ({0}, {1}] into every rollup.</summary>
-    private static IEnumerable<string> CountStatements(bool sqlServer)
+    internal static IEnumerable<string> CountStatements(bool sqlServer)
     {
         yield return sqlServer ? SqlServerUpsert(HourTable, actor: false, SqlServerHour) : SqliteUpsert(HourTable, actor: false, SqliteHour);
         yield return sqlServer ? SqlServerUpsert(ActorHourTable, actor: true, SqlServerHour) : SqliteUpsert(ActorHourTable, actor: true, SqliteHour);

@@ -14,7 +14,7 @@ public static class ConsoleCommands
             "read-only: recompute the hash chain, check capture triggers and signed checkpoints; exit 1 names what is wrong"),
         ("checkpoint", "checkpoint", "sign a checkpoint of the chain now (written to Audit:Checkpoints:Folder and recorded in the chain)"),
         ("seed", "seed", "delete the SQLite database and recreate it with fresh demo data"),
-        ("rebuild-rollups", "rebuild-rollups", "empty the hourly rollups (the histogram's and the charts' counts) and count the whole trail again"),
+        ("rebuild-rollups", "rebuild-rollups", "empty the rollups (the counts of the histogram, the dashboard and its findings) and count the whole trail again"),
         ("remove-capture", "remove-capture --table TABLE --reason TEXT", "stop capturing a table on purpose; recorded as audit.capture_removed"),
         ("reconcile", "reconcile [--table TABLE]",
             "rebuild every record from the trail and compare it with the live row; exit 1 lists the rows changed without capture"),
@@ -63,7 +63,7 @@ public static class ConsoleCommands
                 await using var db = Data.ConsoleDbContextFactory.Create(app.Services.GetRequiredService<Data.DatabaseSettings>());
                 var watch = System.Diagnostics.Stopwatch.StartNew();
                 var counted = await Data.Rollups.AuditRollups.RebuildAsync(db, (done, head) => Console.Write($"\rCounted up to seq {done:N0} of {head:N0}"));
-                Console.WriteLine($"\rThe hourly rollups were rebuilt from {counted:N0} entries in {watch.Elapsed.TotalSeconds:N0} s.");
+                Console.WriteLine($"\rThe rollups were rebuilt from {counted:N0} entries in {watch.Elapsed.TotalSeconds:N0} s.");
                 return 0;
             }
 
