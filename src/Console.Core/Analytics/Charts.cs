@@ -42,14 +42,10 @@ public sealed record ChartData(string Id, string Title, string RowHeader, IReadO
         return csv.ToString();
     }
 
-    /// <summary>A cell that a spreadsheet would evaluate (=, +, -, @, tab, CR) is prefixed with an apostrophe; every cell is quoted when it needs to be.</summary>
+    /// <summary>A cell that a spreadsheet would evaluate is neutralised (<see cref="Export.SpreadsheetSafety"/>); every cell is quoted when it needs to be.</summary>
     public static string Csv(string value)
     {
-        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            value = "'" + value;
-        }
-
+        value = Export.SpreadsheetSafety.Neutralise(value);
         return value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
     }
 }

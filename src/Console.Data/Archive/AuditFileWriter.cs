@@ -1,0 +1,305 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Core.Export;
+using CsvHelper;
+using CsvHelper.Configuration;
+using DocumentFormat.OpenXml;
+using DocumentFormat.OpenXml.Packaging;
+using DocumentFormat.OpenXml.Spreadsheet;
+
+namespace ComplianceConsole.Data.Archive;
+
+/// <summary>How a file is written: its format, columns, time zone and values.</summary>
+public sealed record AuditFileOptions(ExportFormat Format, IReadOnlyList<ExportColumn> Columns, TimeZoneInfo Zone, ExportValues Values)
+{
+    public static AuditFileOptions Default(ExportFormat format) => new(format, ExportRows.Columns, TimeZoneInfo.Utc, ExportValues.Full);
+}
+
+/// <summary>What a written file holds: its rows, their seq range and boundary row hashes, its size and SHA-256, and how many cells were neutralised.</summary>
+public sealed record AuditFileSummary(long Rows, long? FirstSeq, long? LastSeq, string? FirstRowHash, string? LastRowHash, string Sha256, long Bytes, long NeutralisedCells, int Sheets);
+
+/// <summary>
+/// The one writer of audit entries to files (exports now, retention archives later): streams entries as CSV or XLSX
+/// without holding them, to a <c>.partial</c> file that is renamed only when complete, so nothing half-written is ever
+/// where a finished file would be. CSV: UTF-8 with a BOM, RFC 4180 quoting, CRLF, a header row, formula-like text
+/// neutralised (<see cref="SpreadsheetSafety"/>). XLSX: written with the Open XML SDK's SAX writer, every text a string
+/// cell (never a formula), times as real date cells, numbers as numbers, a frozen header row, an autofilter and fixed
+/// widths; past 1,048,575 rows a sheet continues on the next.
+/// </summary>
+public static class AuditFileWriter
+{
+    /// <summary>Rows of data per sheet: Excel's limit of 1,048,576 rows, less the header.</summary>
+    public const int RowsPerSheet = 1_048_575;
+
+    public static async Task<AuditFileSummary> WriteAsync(string path, IAsyncEnumerable<(AuditEntry Entry, string? Label)> entries, AuditFileOptions options,
+        IProgress<long>? progress = null, int rowsPerSheet = RowsPerSheet, CancellationToken cancellationToken = default)
+    {
+        var partial = path + ".partial";
+        var tally = new Tally();
+        try
+        {
+            if (options.Format == ExportFormat.Csv)
+            {
+                await WriteCsvAsync(partial, entries, options, tally, progress, cancellationToken);
+            }
+            else
+            {
+                await WriteXlsxAsync(partial, entries, options, tally, progress, rowsPerSheet, cancellationToken);
+            }
+
+            string sha;
+            long bytes;
+            await using (var file = File.OpenRead(partial))
+            {
+                bytes = file.Length;
+                sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+            }
+
+            File.Move(partial, path, overwrite: true);
+            return new AuditFileSummary(tally.Rows, tally.FirstSeq, tally.LastSeq, tally.FirstRowHash, tally.LastRowHash, sha, bytes, tally.Neutralised, tally.Sheets);
+        }
+        catch
+        {
+            File.Delete(partial);
+            throw;
+        }
+    }
+
+    private sealed class Tally
+    {
+        public long Rows;
+        public long? FirstSeq;
+        public long? LastSeq;
+        public string? FirstRowHash;
+        public string? LastRowHash;
+        public long Neutralised;
+        public int Sheets;
+
+        public void Add(AuditEntry e, IProgress<long>? progress)
+        {
+            Rows++;
+            FirstSeq ??= e.Seq;
+            FirstRowHash ??= e.RowHash;
+            LastSeq = e.Seq;
+            LastRowHash = e.RowHash;
+            if (Rows % 10_000 == 0)
+            {
+                progress?.Report(Rows);
+            }
+        }
+    }
+
+    private static async Task WriteCsvAsync(string path, IAsyncEnumerable<(AuditEntry Entry, string? Label)> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
+        CancellationToken cancellationToken)
+    {
+        await using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+        await using var text = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true), 1 << 16);
+        await using var csv = new CsvWriter(text, new CsvConfiguration(CultureInfo.InvariantCulture) { NewLine = "\r\n", ShouldQuote = args => NeedsQuotes(args.Field) });
+        foreach (var column in options.Columns)
+        {
+            csv.WriteField(ExportRows.Header(column, options.Zone));
+        }
+
+        await csv.NextRecordAsync();
+        await foreach (var (entry, label) in entries.WithCancellation(cancellationToken))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var values = ExportRows.Values(entry, label, options.Zone, options.Values, options.Columns);
+            foreach (var value in values)
+            {
+                csv.WriteField(value switch
+                {
+                    null => "",
+                    long n => n.ToString(CultureInfo.InvariantCulture),
+                    DateTime t => t.ToString("yyyy-MM-dd HH:mm:ss.fffffff", CultureInfo.InvariantCulture),
+                    string s when SpreadsheetSafety.NeedsPrefix(s) => Count(tally, SpreadsheetSafety.Neutralise(s)),
+                    string s => s,
+                    _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+                });
+            }
+
+            await csv.NextRecordAsync();
+            tally.Add(entry, progress);
+        }
+
+        tally.Sheets = 1;
+    }
+
+    private static string Count(Tally tally, string value)
+    {
+        tally.Neutralised++;
+        return value;
+    }
+
+    private static bool NeedsQuotes(string? field) => field is { Length: > 0 } f && (f.IndexOfAny([',', '"', '\r', '\n']) >= 0 || f[0] == ' ' || f[^1] == ' ');
+
+    private static async Task WriteXlsxAsync(string path, IAsyncEnumerable<(AuditEntry Entry, string? Label)> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
+        int rowsPerSheet, CancellationToken cancellationToken)
+    {
+        using var document = SpreadsheetDocument.Create(path, SpreadsheetDocumentType.Workbook);
+        var workbook = document.AddWorkbookPart();
+        var styles = workbook.AddNewPart<WorkbookStylesPart>();
+        styles.Stylesheet = Stylesheet();
+        styles.Stylesheet.Save();
+
+        var sheets = new Sheets();
+        var names = new DefinedNames();
+        var columns = options.Columns;
+        var lastColumn = ColumnName(columns.Count - 1);
+        await using var rows = entries.WithCancellation(cancellationToken).GetAsyncEnumerator();
+        var more = await rows.MoveNextAsync();
+        do
+        {
+            var part = workbook.AddNewPart<WorksheetPart>();
+            var index = (uint)sheets.ChildElements.Count + 1;
+            var written = 0;
+            using (var writer = OpenXmlWriter.Create(part))
+            {
+                writer.WriteStartElement(new Worksheet());
+                writer.WriteStartElement(new SheetViews());
+                writer.WriteStartElement(new SheetView(), [new OpenXmlAttribute("workbookViewId", "", "0")]);
+                writer.WriteElement(new Pane { VerticalSplit = 1, TopLeftCell = "A2", ActivePane = PaneValues.BottomLeft, State = PaneStateValues.Frozen });
+                writer.WriteEndElement();
+                writer.WriteEndElement();
+                writer.WriteStartElement(new Columns());
+                for (var c = 0; c < columns.Count; c++)
+                {
+                    writer.WriteElement(new Column { Min = (uint)c + 1, Max = (uint)c + 1, Width = columns[c].Width, CustomWidth = true });
+                }
+
+                writer.WriteEndElement();
+                writer.WriteStartElement(new SheetData());
+                writer.WriteStartElement(new Row(), [new OpenXmlAttribute("r", "", "1")]);
+                foreach (var column in columns)
+                {
+                    TextCell(writer, ExportRows.Header(column, options.Zone), HeaderStyle);
+                }
+
+                writer.WriteEndElement();
+                while (more && written < rowsPerSheet)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var (entry, label) = rows.Current;
+                    var values = ExportRows.Values(entry, label, options.Zone, options.Values, columns);
+                    writer.WriteStartElement(new Row(), [new OpenXmlAttribute("r", "", (written + 2).ToString(CultureInfo.InvariantCulture))]);
+                    foreach (var value in values)
+                    {
+                        switch (value)
+                        {
+                            case null:
+                                writer.WriteElement(new Cell());
+                                break;
+                            case long n:
+                                writer.WriteStartElement(new Cell());
+                                writer.WriteElement(new CellValue(n.ToString(CultureInfo.InvariantCulture)));
+                                writer.WriteEndElement();
+                                break;
+                            case DateTime t:
+                                writer.WriteStartElement(new Cell(), [new OpenXmlAttribute("s", "", TimeStyle.ToString(CultureInfo.InvariantCulture))]);
+                                writer.WriteElement(new CellValue(t.ToOADate().ToString("R", CultureInfo.InvariantCulture)));
+                                writer.WriteEndElement();
+                                break;
+                            default:
+                                TextCell(writer, Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", null);
+                                break;
+                        }
+                    }
+
+                    writer.WriteEndElement();
+                    tally.Add(entry, progress);
+                    written++;
+                    more = await rows.MoveNextAsync();
+                }
+
+                writer.WriteEndElement(); // sheetData
+                var range = $"A1:{lastColumn}{written + 1}";
+                writer.WriteElement(new AutoFilter { Reference = range });
+                writer.WriteEndElement(); // worksheet
+            }
+
+            var name = index == 1 ? "Entries" : $"Entries {index}";
+            sheets.Append(new Sheet { Id = workbook.GetIdOfPart(part), SheetId = index, Name = name });
+            names.Append(new DefinedName($"'{name}'!$A$1:${lastColumn}${written + 1}") { Name = "_xlnm._FilterDatabase", LocalSheetId = index - 1, Hidden = true });
+        }
+        while (more);
+
+        tally.Sheets = sheets.ChildElements.Count;
+        workbook.Workbook = new Workbook(sheets, names);
+        workbook.Workbook.Save();
+    }
+
+    /// <summary>A text cell: always an inline string, so whatever the text starts with, it is shown, never run.</summary>
+    private static void TextCell(OpenXmlWriter writer, string text, uint? style)
+    {
+        var attributes = new List<OpenXmlAttribute> { new("t", "", "inlineStr") };
+        if (style is { } s)
+        {
+            attributes.Add(new OpenXmlAttribute("s", "", s.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        writer.WriteStartElement(new Cell(), attributes);
+        writer.WriteStartElement(new InlineString());
+        writer.WriteElement(new Text(Clean(text)) { Space = SpaceProcessingModeValues.Preserve });
+        writer.WriteEndElement();
+        writer.WriteEndElement();
+    }
+
+    /// <summary>
+    /// XML 1.0 cannot hold most control characters, and a reader turns a carriage return into a line feed: they are written
+    /// as Excel's own escape, _xHHHH_, so the cell holds exactly the value.
+    /// </summary>
+    private static string Clean(string text)
+    {
+        if (!text.Any(c => c < 0x20 && c is not ('\t' or '\n')) && !text.Contains("_x", StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        var clean = new StringBuilder(text.Length + 8);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c < 0x20 && c is not ('\t' or '\n'))
+            {
+                clean.Append(CultureInfo.InvariantCulture, $"_x{(int)c:X4}_");
+            }
+            else if (c == '_' && i + 6 < text.Length && text[i + 1] == 'x' && text[i + 6] == '_' && text.AsSpan(i + 2, 4).ToString().All(Uri.IsHexDigit))
+            {
+                clean.Append("_x005F_"); // a literal _xHHHH_ in the text, escaped so that Excel shows it as written
+            }
+            else
+            {
+                clean.Append(c);
+            }
+        }
+
+        return clean.ToString();
+    }
+
+    private const uint HeaderStyle = 1;
+    private const uint TimeStyle = 2;
+
+    /// <summary>Styles: 0 default, 1 bold header, 2 a date and time (yyyy-mm-dd hh:mm:ss).</summary>
+    private static Stylesheet Stylesheet() => new(
+        new NumberingFormats(new NumberingFormat { NumberFormatId = 164, FormatCode = "yyyy-mm-dd hh:mm:ss" }) { Count = 1 },
+        new Fonts(new Font(), new Font(new Bold())) { Count = 2 },
+        new Fills(new Fill(new PatternFill { PatternType = PatternValues.None }), new Fill(new PatternFill { PatternType = PatternValues.Gray125 })) { Count = 2 },
+        new Borders(new Border()) { Count = 1 },
+        new CellFormats(
+            new CellFormat(),
+            new CellFormat { FontId = 1, ApplyFont = true },
+            new CellFormat { NumberFormatId = 164, ApplyNumberFormat = true }) { Count = 3 });
+
+    private static string ColumnName(int index)
+    {
+        var name = "";
+        for (index++; index > 0; index = (index - 1) / 26)
+        {
+            name = (char)('A' + (index - 1) % 26) + name;
+        }
+
+        return name;
+    }
+}
