@@ -73,6 +73,12 @@ public static class AuditEventNames
     /// <summary>A trail reader exported a search as a file (metadata: format, rows, query).</summary>
     public const string AuditExported = "audit.exported";
 
+    /// <summary>An export was cancelled before its file was complete: no file was offered (metadata: format, query, rows written).</summary>
+    public const string ExportCancelled = "audit.export_cancelled";
+
+    /// <summary>An export failed: no file was offered (metadata: format, query, reason).</summary>
+    public const string ExportFailed = "audit.export_failed";
+
     /// <summary>A ComplianceOfficer or Auditor opened a managed record (target: table/key).</summary>
     public const string RecordViewed = "record.viewed";
 

@@ -137,6 +137,14 @@ public sealed class CheckpointPublicKey : IDisposable
             && _key.VerifyData(checkpoint.SignedBytes(), signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
     }
 
+    /// <summary>Whether <paramref name="signatureBase64"/> is this key's signature over <paramref name="data"/> (manifests).</summary>
+    internal bool Verifies(byte[] data, string signatureBase64)
+    {
+        Span<byte> signature = stackalloc byte[64];
+        return Convert.TryFromBase64String(signatureBase64, signature, out var length) && length == 64
+            && _key.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    }
+
     public void Dispose() => _key.Dispose();
 
     /// <summary>Imports a private or public key PEM, refusing anything but an ECDSA P-256 key.</summary>

@@ -1,0 +1,93 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ComplianceConsole.Core.Chain;
+
+namespace ComplianceConsole.Core.Export;
+
+/// <summary>
+/// What an export file holds, signed with the checkpoint key (the key the database never holds): the search it came
+/// from, who made it and when, its rows, their seq range and boundary row hashes, the file's size and SHA-256, and the
+/// formula rule applied to it. Written beside the file as <c>&lt;file&gt;.manifest.json</c>; the export's
+/// <c>audit.exported</c> entry carries <see cref="Hash"/>. `verify-export` checks a file against it offline, with the
+/// public key.
+/// </summary>
+public sealed record ExportManifest(
+    string Version,
+    string File,
+    string FileFormat,
+    string Sha256,
+    long Bytes,
+    string Query,
+    DateTime? FromUtc,
+    DateTime? ToUtc,
+    string Zone,
+    string Values,
+    IReadOnlyList<string> Columns,
+    string By,
+    DateTime CreatedAtUtc,
+    long Rows,
+    long? FirstSeq,
+    long? LastSeq,
+    string? FirstRowHash,
+    string? LastRowHash,
+    int Sheets,
+    string Neutralisation,
+    long NeutralisedCells,
+    string KeyId,
+    string Signature)
+{
+    public const string CurrentVersion = "cc-export-v1";
+
+    /// <summary>The formula rule as the manifest states it, per format.</summary>
+    public static string NeutralisationOf(ExportFormat format) => format == ExportFormat.Csv
+        ? "csv: a cell that starts with = + - @ tab CR or ' has one ' put before it; to undo, take one leading ' off every cell that starts with one"
+        : "xlsx: every text is a string cell and no cell holds a formula; nothing was changed";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+
+    /// <summary>The bytes the signature covers: the manifest as JSON with an empty signature.</summary>
+    public byte[] SignedBytes() => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this with { Signature = "" }, Json));
+
+    public ExportManifest SignWith(CheckpointKey key)
+    {
+        var unsigned = this with { KeyId = key.PublicKey.KeyId, Signature = "" };
+        return unsigned with { Signature = Convert.ToBase64String(key.Sign(unsigned.SignedBytes())) };
+    }
+
+    public bool VerifiesWith(CheckpointPublicKey key) => KeyId == key.KeyId && key.Verifies(SignedBytes(), Signature);
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>The SHA-256 of the manifest as written (<see cref="ToJson"/>): what the chain's export entry records.</summary>
+    public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson())));
+
+    public static bool TryParse(string json, [NotNullWhen(true)] out ExportManifest? manifest, [NotNullWhen(false)] out string? reason)
+    {
+        manifest = null;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<ExportManifest>(json, Json);
+        }
+        catch (JsonException ex)
+        {
+            reason = $"it is not an export manifest ({ex.Message})";
+            return false;
+        }
+
+        if (manifest is null || manifest.Version != CurrentVersion || manifest.Columns is null)
+        {
+            reason = $"it is not a {CurrentVersion} manifest";
+            manifest = null;
+            return false;
+        }
+
+        reason = null;
+        return true;
+    }
+
+    /// <summary>Where the manifest of <paramref name="file"/> is written.</summary>
+    public static string PathFor(string file) => file + ".manifest.json";
+}
