@@ -52,6 +52,48 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Export_writes_a_search_with_a_signed_manifest_that_verify_export_checks_and_a_changed_byte_fails()
+    {
+        Assert.Equal(0, (await RunAsync("seed")).ExitCode);
+        var folder = Directory.CreateTempSubdirectory("cc-cli-export-");
+        var csv = Path.Combine(folder.FullName, "payments.csv");
+        var export = await RunAsync("export", "--format", "csv", "--query", "table:Payments op:update", "--range", "90d", "--out", csv, "--as", "olivia.officer@console.local", "--reason", "request 4711");
+        Assert.True(export.ExitCode == 0, export.Output);
+        Assert.Matches(@"Exported \d+ entries", export.Output);
+
+        var rows = File.ReadAllLines(csv).Length - 1;
+        await using (var connection = new SqliteConnection($"Data Source={_database};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var count = connection.CreateCommand();
+            count.CommandText = "SELECT count(*) FROM AuditEntries WHERE TableName = 'Payments' AND Operation = 'update'";
+            Assert.Equal((long)rows, (long)(await count.ExecuteScalarAsync())!); // the seed's updates fit in 90 days, one line each
+            count.CommandText = "SELECT ActorName || '|' || Metadata FROM AuditEntries WHERE EventName = 'audit.exported' ORDER BY Seq DESC LIMIT 1";
+            var recorded = (string)(await count.ExecuteScalarAsync())!;
+            Assert.StartsWith("olivia.officer@console.local|", recorded);
+            Assert.Contains("request 4711", recorded);
+        }
+
+        var verified = await RunAsync("verify-export", csv);
+        Assert.True(verified.ExitCode == 0, verified.Output);
+        Assert.Contains($"OK: {csv} is the export signed with key", verified.Output);
+
+        var text = await File.ReadAllTextAsync(csv);
+        await File.WriteAllTextAsync(csv, text.Replace("update", "upd4te"), new System.Text.UTF8Encoding(true));
+        var edited = await RunAsync("verify-export", csv);
+        Assert.Equal(1, edited.ExitCode);
+        Assert.Contains("It was changed after it left the console", edited.Output);
+
+        var bad = await RunAsync("export", "--format", "csv", "--query", "acter:x", "--out", csv);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("did you mean actor:x", bad.Output);
+        var nowhere = await RunAsync("export", "--format", "xlsx", "--out", Path.Combine(folder.FullName, "missing", "x.xlsx"));
+        Assert.Equal(2, nowhere.ExitCode);
+        Assert.Contains("does not exist", nowhere.Output);
+        folder.Delete(recursive: true);
+    }
+
+    [Fact]
     public async Task Reconcile_passes_on_a_seeded_store_and_lists_the_rows_changed_without_capture()
     {
         var missing = await RunAsync("reconcile");

@@ -27,7 +27,7 @@ public sealed class AuditExporter(AuditSearchService search)
     public const int LabelledRows = 10_000;
 
     public async Task<ExportResult> RunAsync(ConsoleDbContext db, AuditSearch request, AuditFileOptions options, string path, CheckpointKey key, string by,
-        IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<long>? progress = null, string? reason = null, CancellationToken cancellationToken = default)
     {
         var (from, to) = request.Range.Resolve(search.NowUtc);
         var labels = RecordLabels.For(db.Model);
@@ -63,6 +63,7 @@ public sealed class AuditExporter(AuditSearchService search)
             ["query"] = request.Query.Text,
             ["from"] = from is { } f ? TimeFormat.ToUrl(f) : null,
             ["to"] = to is { } t ? TimeFormat.ToUrl(t) : null,
+            ["reason"] = reason,
         };
 
         var produced = false;

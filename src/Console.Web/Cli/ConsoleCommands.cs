@@ -16,6 +16,10 @@ public static class ConsoleCommands
         ("seed", "seed", "delete the SQLite database and recreate it with fresh demo data"),
         ("rebuild-rollups", "rebuild-rollups", "empty the rollups (the counts of the histogram, the dashboard and its findings) and count the whole trail again"),
         ("remove-capture", "remove-capture --table TABLE --reason TEXT", "stop capturing a table on purpose; recorded as audit.capture_removed"),
+        ("export", "export --format csv|xlsx --query \"QUERY\" [--from TIME] [--to TIME | --range 30d] --out FILE [--zone ZONE] [--values full|changed] [--as EMAIL --reason TEXT]",
+            "a search of the trail as a file, with a signed manifest beside it; recorded as audit.exported"),
+        ("verify-export", "verify-export FILE [--manifest FILE] [--public-key FILE]",
+            "read-only: check an export against its signed manifest (signature, SHA-256, rows, seq range); exit 1 says what differs"),
         ("reconcile", "reconcile [--table TABLE]",
             "rebuild every record from the trail and compare it with the live row; exit 1 lists the rows changed without capture"),
     ];
@@ -73,6 +77,15 @@ public static class ConsoleCommands
                 return await ReconcileCommand.RunAsync(args[1..], app.Services);
             }
 
+            case "export":
+            {
+                await using var app = builder.Build();
+                return await ExportCommand.ExportAsync(args[1..], app.Services, builder.Configuration, builder.Environment.ContentRootPath);
+            }
+
+            case "verify-export":
+                return await ExportCommand.VerifyAsync(args[1..], builder.Configuration, builder.Environment.ContentRootPath);
+
             case "remove-capture":
             {
                 await using var app = builder.Build();
@@ -123,6 +136,15 @@ public static class ConsoleCommands
         "--public-key" => "App_Data/checkpoint-key.pub.pem",
         "--table" => "Customers",
         "--reason" => "\"moved to the ERP\"",
+        "--format" => "csv",
+        "--query" => "\"op:delete table:Payments\"",
+        "--out" => "deletes.csv",
+        "--from" or "--to" => "2026-11-30",
+        "--range" => "30d",
+        "--zone" => "Europe/Zurich",
+        "--values" => "changed",
+        "--as" => "olivia.officer@console.local",
+        "--manifest" => "deletes.csv.manifest.json",
         _ => "VALUE",
     };
 }
