@@ -16,14 +16,21 @@ using Microsoft.EntityFrameworkCore;
 // plan FILE [--store PATH]: the query plan and time of each statement of a SQL file, on the query store (PlanProbe.cs).
 // history [--store PATH] [--table-store PATH] [--runs N]: record history on the query store and reconciliation over 1,000,000 rows (HistoryBenchmark.cs).
 // analytics [--store PATH] [--runs N] [--rounds N]: the dashboard's charts on the query store, and capture with the read side running (AnalyticsBenchmark.cs).
-if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core" or "query" or "plan" or "history" or "analytics"))
+// export [--store PATH]: 1,000,000 entries of the query store as CSV and as XLSX, rows/s and peak RSS (ExportBenchmark.cs).
+if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core" or "query" or "plan" or "history" or "analytics" or "export"))
 {
     Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture|floor|profile [single|triggers]|verify-core [--rounds N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- verify [--store PATH] [--rounds N] [--rebuild]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- query [--store PATH] [--entries N] [--runs N] [--rebuild]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- history [--store PATH] [--table-store PATH] [--runs N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- analytics [--store PATH] [--runs N] [--rounds N]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- export [--store PATH]");
     return 2;
+}
+
+if (args[0] == "export")
+{
+    return await ExportBenchmark.RunAsync(args[1..]);
 }
 
 if (args[0] == "analytics")

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Core.Chain;
+using ComplianceConsole.Core.Export;
+using ComplianceConsole.Core.Query;
+using ComplianceConsole.Data;
+using ComplianceConsole.Data.Archive;
+using ComplianceConsole.Data.Capture;
+using ComplianceConsole.Data.Queries;
+using Microsoft.EntityFrameworkCore;
+
+/// <summary>
+/// Exports of 1,000,000 entries from the 10,000,000-entry query store (docs/benchmarks.md, *Export*), one process per
+/// format so that each peak RSS (VmHWM) is its own. The last line is the summary the issue asks for.
+/// </summary>
+internal static class ExportBenchmark
+{
+    private const long Rows = 1_000_000;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var store = Path.GetFullPath(QueryBenchmark.Option(args, "--store") ?? Path.Combine(Path.GetTempPath(), "cc-bench-query-10m", "store.db"));
+        if (QueryBenchmark.Option(args, "--one") is { } one)
+        {
+            return await OneAsync(store, one == "xlsx" ? ExportFormat.Xlsx : ExportFormat.Csv);
+        }
+
+        await QueryBenchmark.OpenStoreAsync(store, rebuild: false); // migrated and analyzed once, before the timed children
+        var results = new Dictionary<string, (double RowsPerSecond, double Mb)>();
+        foreach (var format in new[] { "csv", "xlsx" })
+        {
+            var start = new ProcessStartInfo(Environment.ProcessPath!, ["export", "--one", format, "--store", store]) { RedirectStandardOutput = true };
+            using var child = Process.Start(start)!;
+            string? result = null;
+            while (await child.StandardOutput.ReadLineAsync() is { } line)
+            {
+                Console.WriteLine(line);
+                if (line.StartsWith("result ", StringComparison.Ordinal))
+                {
+                    result = line;
+                }
+            }
+
+            await child.WaitForExitAsync();
+            if (child.ExitCode != 0 || result is null)
+            {
+                Console.Error.WriteLine($"The {format} export failed (exit {child.ExitCode}).");
+                return 1;
+            }
+
+            var parts = result.Split(' ');
+            results[format] = (double.Parse(parts[2], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture));
+        }
+
+        Console.WriteLine($"export: csv {results["csv"].RowsPerSecond:F0} rows/s {results["csv"].Mb:F0}MB, xlsx {results["xlsx"].RowsPerSecond:F0} rows/s {results["xlsx"].Mb:F0}MB");
+        return 0;
+    }
+
+    /// <summary>One export of the first million entries (by time), timed from the first read to the recorded event.</summary>
+    private static async Task<int> OneAsync(string store, ExportFormat format)
+    {
+        var settings = new DatabaseSettings(DatabaseProvider.Sqlite, $"Data Source={store};Default Timeout=60");
+        DateTime from, to;
+        await using (var db = ConsoleDbContextFactory.Create(settings))
+        {
+            // From the first hour, as many whole hours as hold a million entries (the hourly rollups say how many each holds).
+            var hours = await db.AuditHourCounts.GroupBy(r => r.Hour).Select(g => new { Hour = g.Key, Count = g.Sum(r => r.Count) }).OrderBy(h => h.Hour).ToListAsync();
+            long total = 0;
+            var last = hours.SkipWhile(h => (total += h.Count) < Rows).First().Hour;
+            from = DateTime.UnixEpoch.AddHours(hours[0].Hour);
+            to = DateTime.UnixEpoch.AddHours(last + 1);
+        }
+
+        var folder = Directory.CreateTempSubdirectory("cc-bench-export-");
+        using var key = CheckpointKey.LoadOrCreate(Path.Combine(folder.FullName, "key.pem"));
+        var search = new AuditSearchService(new AuditVocabulary(), TimeProvider.System);
+        var exporter = new AuditExporter(search);
+        await using var audited = ConsoleDbContextFactory.Create(settings, b => b.UseAuditTrail(new AuditContextAccessor(AuditContext.ForJob("benchmark"))));
+        var path = Path.Combine(folder.FullName, "export." + format.ToString().ToLowerInvariant());
+        await search.Vocabulary.CurrentAsync(audited); // read once per console process, not per export: not counted
+        var watch = Stopwatch.StartNew();
+        var result = await exporter.RunAsync(audited, new AuditSearch(AuditQuery.Empty, TimeRange.Between(from, to)), new AuditFileOptions(format, ExportRows.Columns, TimeZoneInfo.Utc, ExportValues.Full),
+            path, key, "system:benchmark");
+        var seconds = watch.Elapsed.TotalSeconds;
+        using var self = Process.GetCurrentProcess();
+        self.Refresh();
+        var peakMb = self.PeakWorkingSet64 / 1024.0 / 1024.0;
+        Console.WriteLine($"{format}: {result.Manifest.Rows:N0} rows, {result.Manifest.Bytes / 1024.0 / 1024.0:N0} MB file, {seconds:F1} s, {result.Manifest.Rows / seconds:N0} rows/s, peak RSS {peakMb:N0} MB");
+        Console.WriteLine(FormattableString.Invariant($"result {format.ToString().ToLowerInvariant()} {result.Manifest.Rows / seconds:F0} {peakMb:F0}"));
+        folder.Delete(recursive: true);
+        return 0;
+    }
+}
