@@ -79,6 +79,68 @@ internal static class ExportBenchmark
         await using var audited = ConsoleDbContextFactory.Create(settings, b => b.UseAuditTrail(new AuditContextAccessor(AuditContext.ForJob("benchmark"))));
         var path = Path.Combine(folder.FullName, "export." + format.ToString().ToLowerInvariant());
         await search.Vocabulary.CurrentAsync(audited); // read once per console process, not per export: not counted
+        if (Environment.GetEnvironmentVariable("CC_EXPORT_PROBE") == "1")
+        {
+            // Where the time goes: the read alone, then the read and the row shaping, with no file.
+            var filter = await search.FilterAsync(audited, AuditQuery.Empty, TimeRange.Between(from, to));
+            foreach (var shape in new[] { false, true })
+            {
+                var probe = Stopwatch.StartNew();
+                long after = 0, n = 0, cells = 0;
+                while (true)
+                {
+                    var page = await filter.OldestFirst(after).Take(2_000).AsNoTracking().ToListAsync();
+                    if (page.Count == 0)
+                    {
+                        break;
+                    }
+
+                    foreach (var e in page)
+                    {
+                        n++;
+                        if (shape)
+                        {
+                            cells += ExportRows.Values(e, null, TimeZoneInfo.Utc, ExportValues.Full, ExportRows.Columns).Length;
+                        }
+                    }
+
+                    after = page[^1].Seq;
+                }
+
+                Console.WriteLine($"probe: {(shape ? "read and shape" : "read")} {n:N0} rows in {probe.Elapsed.TotalSeconds:F1} s, {n / probe.Elapsed.TotalSeconds:N0} rows/s");
+            }
+
+            {
+                var probe = Stopwatch.StartNew();
+                var connection = audited.Database.GetDbConnection();
+                await audited.Database.OpenConnectionAsync();
+                await using var command = connection.CreateCommand();
+                command.CommandText = $"SELECT * FROM AuditEntries WHERE Seq > 0 AND Seq <= {Rows}";
+                await using var reader = await command.ExecuteReaderAsync();
+                long n = 0, chars = 0;
+                while (await reader.ReadAsync())
+                {
+                    n++;
+                    for (var i = 0; i < reader.FieldCount; i++)
+                    {
+                        if (!reader.IsDBNull(i))
+                        {
+                            chars += reader.GetString(i).Length;
+                        }
+                    }
+                }
+
+                Console.WriteLine($"probe: raw reader {n:N0} rows in {probe.Elapsed.TotalSeconds:F1} s, {n / probe.Elapsed.TotalSeconds:N0} rows/s");
+                await audited.Database.CloseConnectionAsync();
+            }
+
+            {
+                var probe = Stopwatch.StartNew();
+                var n = await filter.Entries.Where(e => e.Seq <= Rows).AsNoTracking().AsAsyncEnumerable().CountAsync();
+                Console.WriteLine($"probe: one EF stream {n:N0} rows in {probe.Elapsed.TotalSeconds:F1} s, {n / probe.Elapsed.TotalSeconds:N0} rows/s");
+            }
+        }
+
         var watch = Stopwatch.StartNew();
         var result = await exporter.RunAsync(audited, new AuditSearch(AuditQuery.Empty, TimeRange.Between(from, to)), new AuditFileOptions(format, ExportRows.Columns, TimeZoneInfo.Utc, ExportValues.Full),
             path, key, "system:benchmark");

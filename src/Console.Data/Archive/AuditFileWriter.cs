@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using ComplianceConsole.Core.Auditing;
@@ -6,7 +7,6 @@ using ComplianceConsole.Core.Export;
 using CsvHelper;
 using CsvHelper.Configuration;
 using DocumentFormat.OpenXml;
-using DocumentFormat.OpenXml.Packaging;
 using DocumentFormat.OpenXml.Spreadsheet;
 
 namespace ComplianceConsole.Data.Archive;
@@ -40,21 +40,23 @@ public static class AuditFileWriter
         var tally = new Tally();
         try
         {
-            if (options.Format == ExportFormat.Csv)
-            {
-                await WriteCsvAsync(partial, entries, options, tally, progress, cancellationToken);
-            }
-            else
-            {
-                await WriteXlsxAsync(partial, entries, options, tally, progress, rowsPerSheet, cancellationToken);
-            }
-
             string sha;
             long bytes;
-            await using (var file = File.OpenRead(partial))
+            await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            await using (var hashing = new HashingStream(file))
             {
-                bytes = file.Length;
-                sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+                if (options.Format == ExportFormat.Csv)
+                {
+                    await WriteCsvAsync(hashing, entries, options, tally, progress, cancellationToken);
+                }
+                else
+                {
+                    await WriteXlsxAsync(hashing, entries, options, tally, progress, rowsPerSheet, cancellationToken);
+                }
+
+                (sha, bytes) = (hashing.Sha256(), hashing.Length);
+                await file.FlushAsync(cancellationToken);
+                file.Flush(flushToDisk: true);
             }
 
             File.Move(partial, path, overwrite: true);
@@ -64,6 +66,70 @@ public static class AuditFileWriter
         {
             File.Delete(partial);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Passes writes on and hashes them as they go, so the file is never read back to be hashed. It cannot seek, so the zip
+    /// writer streams each entry (with a data descriptor) instead of going back to patch sizes.
+    /// </summary>
+    private sealed class HashingStream(Stream inner) : Stream
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private long _length;
+
+        public string Sha256() => Convert.ToHexStringLower(_hash.GetCurrentHash());
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            _hash.AppendData(buffer);
+            _length += buffer.Length;
+            inner.Write(buffer);
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            _hash.AppendData(buffer.Span);
+            _length += buffer.Length;
+            await inner.WriteAsync(buffer, cancellationToken);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => _length;
+
+        public override long Position
+        {
+            get => _length;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _hash.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 
@@ -91,11 +157,10 @@ public static class AuditFileWriter
         }
     }
 
-    private static async Task WriteCsvAsync(string path, IAsyncEnumerable<(AuditEntry Entry, string? Label)> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
+    private static async Task WriteCsvAsync(Stream stream, IAsyncEnumerable<(AuditEntry Entry, string? Label)> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
         CancellationToken cancellationToken)
     {
-        await using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-        await using var text = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true), 1 << 16);
+        await using var text = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true), 1 << 16, leaveOpen: true);
         await using var csv = new CsvWriter(text, new CsvConfiguration(CultureInfo.InvariantCulture) { NewLine = "\r\n", ShouldQuote = args => NeedsQuotes(args.Field) });
         foreach (var column in options.Columns)
         {
@@ -135,28 +200,28 @@ public static class AuditFileWriter
 
     private static bool NeedsQuotes(string? field) => field is { Length: > 0 } f && (f.IndexOfAny([',', '"', '\r', '\n']) >= 0 || f[0] == ' ' || f[^1] == ' ');
 
-    private static async Task WriteXlsxAsync(string path, IAsyncEnumerable<(AuditEntry Entry, string? Label)> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
+    /// <summary>
+    /// The workbook as a zip written entry by entry (<see cref="ZipArchiveMode.Create"/> streams each one), each sheet through
+    /// the Open XML SDK's SAX writer onto its entry: no part is held in memory. (The SDK's own package keeps every part in
+    /// memory until it is closed: 3.3 GB for a million rows.) The few fixed parts are written as text.
+    /// </summary>
+    private static async Task WriteXlsxAsync(Stream stream, IAsyncEnumerable<(AuditEntry Entry, string? Label)> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
         int rowsPerSheet, CancellationToken cancellationToken)
     {
-        using var document = SpreadsheetDocument.Create(path, SpreadsheetDocumentType.Workbook);
-        var workbook = document.AddWorkbookPart();
-        var styles = workbook.AddNewPart<WorkbookStylesPart>();
-        styles.Stylesheet = Stylesheet();
-        styles.Stylesheet.Save();
-
-        var sheets = new Sheets();
-        var names = new DefinedNames();
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
         var columns = options.Columns;
         var lastColumn = ColumnName(columns.Count - 1);
+        var sheets = new List<(string Name, int Rows)>();
         await using var rows = entries.WithCancellation(cancellationToken).GetAsyncEnumerator();
         var more = await rows.MoveNextAsync();
         do
         {
-            var part = workbook.AddNewPart<WorksheetPart>();
-            var index = (uint)sheets.ChildElements.Count + 1;
+            var index = sheets.Count + 1;
             var written = 0;
+            await using (var part = zip.CreateEntry($"xl/worksheets/sheet{index}.xml", CompressionLevel.Fastest).Open())
             using (var writer = OpenXmlWriter.Create(part))
             {
+                writer.WriteStartDocument();
                 writer.WriteStartElement(new Worksheet());
                 writer.WriteStartElement(new SheetViews());
                 writer.WriteStartElement(new SheetView(), [new OpenXmlAttribute("workbookViewId", "", "0")]);
@@ -214,20 +279,46 @@ public static class AuditFileWriter
                 }
 
                 writer.WriteEndElement(); // sheetData
-                var range = $"A1:{lastColumn}{written + 1}";
-                writer.WriteElement(new AutoFilter { Reference = range });
+                writer.WriteElement(new AutoFilter { Reference = $"A1:{lastColumn}{written + 1}" });
                 writer.WriteEndElement(); // worksheet
             }
 
-            var name = index == 1 ? "Entries" : $"Entries {index}";
-            sheets.Append(new Sheet { Id = workbook.GetIdOfPart(part), SheetId = index, Name = name });
-            names.Append(new DefinedName($"'{name}'!$A$1:${lastColumn}${written + 1}") { Name = "_xlnm._FilterDatabase", LocalSheetId = index - 1, Hidden = true });
+            sheets.Add((index == 1 ? "Entries" : $"Entries {index}", written));
         }
         while (more);
 
-        tally.Sheets = sheets.ChildElements.Count;
-        workbook.Workbook = new Workbook(sheets, names);
-        workbook.Workbook.Save();
+        tally.Sheets = sheets.Count;
+        var names = sheets.Select((s, i) => (s.Name, Index: i + 1, s.Rows)).ToList();
+        await TextEntryAsync(zip, "[Content_Types].xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">" +
+            "<Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/><Default Extension=\"xml\" ContentType=\"application/xml\"/>" +
+            "<Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>" +
+            "<Override PartName=\"/xl/styles.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml\"/>" +
+            string.Concat(names.Select(n => $"<Override PartName=\"/xl/worksheets/sheet{n.Index}.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>")) +
+            "</Types>");
+        await TextEntryAsync(zip, "_rels/.rels",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">" +
+            "<Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>");
+        await TextEntryAsync(zip, "xl/_rels/workbook.xml.rels",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">" +
+            string.Concat(names.Select(n => $"<Relationship Id=\"rId{n.Index}\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet{n.Index}.xml\"/>")) +
+            $"<Relationship Id=\"rId{names.Count + 1}\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles\" Target=\"styles.xml\"/></Relationships>");
+        await TextEntryAsync(zip, "xl/workbook.xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" " +
+            "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><sheets>" +
+            string.Concat(names.Select(n => $"<sheet name=\"{n.Name}\" sheetId=\"{n.Index}\" r:id=\"rId{n.Index}\"/>")) + "</sheets><definedNames>" +
+            string.Concat(names.Select(n => $"<definedName name=\"_xlnm._FilterDatabase\" localSheetId=\"{n.Index - 1}\" hidden=\"1\">'{n.Name}'!$A$1:${lastColumn}${n.Rows + 1}</definedName>")) +
+            "</definedNames></workbook>");
+        await using (var styles = zip.CreateEntry("xl/styles.xml", CompressionLevel.Fastest).Open())
+        {
+            Stylesheet().Save(styles);
+        }
+    }
+
+    private static async Task TextEntryAsync(ZipArchive zip, string name, string xml)
+    {
+        await using var entry = zip.CreateEntry(name, CompressionLevel.Fastest).Open();
+        await entry.WriteAsync(Encoding.UTF8.GetBytes(xml));
     }
 
     /// <summary>A text cell: always an inline string, so whatever the text starts with, it is shown, never run.</summary>
