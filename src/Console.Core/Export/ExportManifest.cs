@@ -36,6 +36,7 @@ public sealed record ExportManifest(
     int Sheets,
     string Neutralisation,
     long NeutralisedCells,
+    long ShortenedCells,
     string KeyId,
     string Signature)
 {
@@ -44,7 +45,7 @@ public sealed record ExportManifest(
     /// <summary>The formula rule as the manifest states it, per format.</summary>
     public static string NeutralisationOf(ExportFormat format) => format == ExportFormat.Csv
         ? "csv: a cell that starts with = + - @ tab CR or ' has one ' put before it; to undo, take one leading ' off every cell that starts with one"
-        : "xlsx: every text is a string cell and no cell holds a formula; nothing was changed";
+        : "xlsx: every text is a string cell and no cell holds a formula; a text over Excel's 32,767 characters is cut and says so (ShortenedCells)";
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
 

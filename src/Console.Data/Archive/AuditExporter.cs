@@ -76,7 +76,7 @@ public sealed class AuditExporter(AuditSearchService search)
             var manifest = new ExportManifest(ExportManifest.CurrentVersion, Path.GetFileName(path), options.Format.ToString().ToLowerInvariant(), summary.Sha256, summary.Bytes,
                 request.Query.Text, from, to, options.Zone.Id, options.Values.ToString(), options.Columns.Select(c => c.Key).ToList(), by, search.NowUtc,
                 summary.Rows, summary.FirstSeq, summary.LastSeq, summary.FirstRowHash, summary.LastRowHash, summary.Sheets,
-                ExportManifest.NeutralisationOf(options.Format), summary.NeutralisedCells, "", "").SignWith(key);
+                ExportManifest.NeutralisationOf(options.Format), summary.NeutralisedCells, summary.ShortenedCells, "", "").SignWith(key);
             var manifestPath = ExportManifest.PathFor(path);
             await File.WriteAllTextAsync(manifestPath + ".partial", manifest.ToJson(), CancellationToken.None);
             File.Move(manifestPath + ".partial", manifestPath, overwrite: true);

@@ -18,7 +18,9 @@ public sealed record AuditFileOptions(ExportFormat Format, IReadOnlyList<ExportC
 }
 
 /// <summary>What a written file holds: its rows, their seq range and boundary row hashes, its size and SHA-256, and how many cells were neutralised.</summary>
-public sealed record AuditFileSummary(long Rows, long? FirstSeq, long? LastSeq, string? FirstRowHash, string? LastRowHash, string Sha256, long Bytes, long NeutralisedCells, int Sheets);
+/// <param name="ShortenedCells">XLSX only: text cells over Excel's limit of 32,767 characters, cut with a note saying so (the CSV holds them whole).</param>
+public sealed record AuditFileSummary(long Rows, long? FirstSeq, long? LastSeq, string? FirstRowHash, string? LastRowHash, string Sha256, long Bytes, long NeutralisedCells, int Sheets,
+    long ShortenedCells = 0);
 
 /// <summary>
 /// The one writer of audit entries to files (exports now, retention archives later): streams entries as CSV or XLSX
@@ -60,7 +62,7 @@ public static class AuditFileWriter
             }
 
             File.Move(partial, path, overwrite: true);
-            return new AuditFileSummary(tally.Rows, tally.FirstSeq, tally.LastSeq, tally.FirstRowHash, tally.LastRowHash, sha, bytes, tally.Neutralised, tally.Sheets);
+            return new AuditFileSummary(tally.Rows, tally.FirstSeq, tally.LastSeq, tally.FirstRowHash, tally.LastRowHash, sha, bytes, tally.Neutralised, tally.Sheets, tally.Shortened);
         }
         catch
         {
@@ -141,6 +143,7 @@ public static class AuditFileWriter
         public string? FirstRowHash;
         public string? LastRowHash;
         public long Neutralised;
+        public long Shortened;
         public int Sheets;
 
         public void Add(AuditEntry e, IProgress<long>? progress)
@@ -239,7 +242,7 @@ public static class AuditFileWriter
                 writer.WriteStartElement(new Row(), [new OpenXmlAttribute("r", "", "1")]);
                 foreach (var column in columns)
                 {
-                    TextCell(writer, ExportRows.Header(column, options.Zone), HeaderStyle);
+                    TextCell(writer, ExportRows.Header(column, options.Zone), HeaderStyle, tally);
                 }
 
                 writer.WriteEndElement();
@@ -267,7 +270,7 @@ public static class AuditFileWriter
                                 writer.WriteEndElement();
                                 break;
                             default:
-                                TextCell(writer, Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", null);
+                                TextCell(writer, Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", null, tally);
                                 break;
                         }
                     }
@@ -321,9 +324,22 @@ public static class AuditFileWriter
         await entry.WriteAsync(Encoding.UTF8.GetBytes(xml));
     }
 
-    /// <summary>A text cell: always an inline string, so whatever the text starts with, it is shown, never run.</summary>
-    private static void TextCell(OpenXmlWriter writer, string text, uint? style)
+    /// <summary>Excel's limit of characters in a cell: a longer value makes Excel refuse the file.</summary>
+    public const int CellLimit = 32_767;
+
+    /// <summary>
+    /// A text cell: always an inline string, so whatever the text starts with, it is shown, never run. A value over
+    /// <see cref="CellLimit"/> is cut, and says so and how long it was.
+    /// </summary>
+    private static void TextCell(OpenXmlWriter writer, string text, uint? style, Tally tally)
     {
+        if (text.Length > CellLimit)
+        {
+            var note = $"… [cut: {text.Length:N0} characters in all; the CSV export holds the whole value]";
+            text = text[..(CellLimit - note.Length - 200)] + note; // room for the escapes of control characters
+            tally.Shortened++;
+        }
+
         var attributes = new List<OpenXmlAttribute> { new("t", "", "inlineStr") };
         if (style is { } s)
         {

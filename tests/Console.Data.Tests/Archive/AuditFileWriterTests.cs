@@ -134,6 +134,7 @@ public sealed class AuditFileWriterTests : IAsyncLifetime
         var sheets = workbook.Workbook.Sheets!.Elements<Sheet>().ToList();
         Assert.Equal(["Entries", "Entries 2", "Entries 3"], sheets.Select(s => s.Name!.Value).Take(3));
         var expected = new Queue<AuditEntry>(_trail);
+        var shortened = 0;
         foreach (var sheet in sheets)
         {
             var part = (WorksheetPart)workbook.GetPartById(sheet.Id!);
@@ -161,12 +162,25 @@ public sealed class AuditFileWriterTests : IAsyncLifetime
                     }
 
                     Assert.Equal(CellValues.InlineString, cells[i].DataType!.Value);
+                    if (want[i].Length > AuditFileWriter.CellLimit)
+                    {
+                        // Over Excel's limit: cut, saying so and how long it was.
+                        var cut = Text(cells[i]);
+                        Assert.True(cut.Length <= AuditFileWriter.CellLimit);
+                        Assert.StartsWith(want[i][..30_000], cut);
+                        Assert.EndsWith($"[cut: {want[i].Length:N0} characters in all; the CSV export holds the whole value]", cut);
+                        shortened++;
+                        continue;
+                    }
+
                     Assert.Equal(want[i], Text(cells[i]));
                 }
             }
         }
 
         Assert.Empty(expected);
+        Assert.True(shortened > 0, "the 40,000-character name is over the limit");
+        Assert.Equal(shortened, summary.ShortenedCells);
         var update = _trail.Single(e => e.Operation == AuditOperations.Update);
         Assert.Equal(["Name"], System.Text.Json.Nodes.JsonNode.Parse(Expected(update, options)[16])!.AsObject().Select(p => p.Key));
     }
