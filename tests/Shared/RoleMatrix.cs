@@ -37,6 +37,7 @@ public static class RoleMatrix
         ("/audit/{Seq:long}", "/audit/1", TrailReaders, false),
         ("/audit/policy", "/audit/policy", TrailReaders, false),
         ("/integrity", "/integrity", TrailReaders, false),
+        ("/exports", "/exports", [Admin, Officer], false),
         ("/history/{Table}/{Key}", "/history/Customers/1", TrailReaders, false),
         ("/admin/users", "/admin/users", [Admin], false),
         ("/account/password", "/account/password", Everyone, false),

@@ -63,6 +63,7 @@ public sealed class AuditExporter(AuditSearchService search)
             ["from"] = from is { } f ? TimeFormat.ToUrl(f) : null,
             ["to"] = to is { } t ? TimeFormat.ToUrl(t) : null,
             ["reason"] = reason,
+            ["file"] = Path.GetFileName(path),
         };
 
         var produced = false;

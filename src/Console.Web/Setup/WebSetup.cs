@@ -29,6 +29,9 @@ public static class WebSetup
         services.AddScoped<ReadAudit>();
         services.AddScoped<RevertActions>();
         services.AddSingleton<BackgroundChecks>();
+        services.Configure<ExportOptions>(configuration.GetSection("Exports"));
+        services.AddSingleton<ExportJobs>();
+        services.AddHostedService<ExportCleanup>();
         services.AddScoped<ComplianceConsole.Web.Preferences.UserSettings>();
         services.AddScoped<ComplianceConsole.Web.Preferences.SavedSearches>();
         services.AddSingleton<AuditTail>();
