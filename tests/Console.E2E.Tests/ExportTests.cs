@@ -30,6 +30,7 @@ public sealed class ExportTests(ConsoleServer server)
 
             await dialog.Locator("[data-testid=export-start]").ClickAsync();
             await Assertions.Expect(dialog.Locator("[data-testid=export-ready]")).ToContainTextAsync($"{count:N0} entries exported", new() { Timeout = 30_000 });
+            await Assertions.Expect(page.Locator(".mud-snackbar").Last).ToContainTextAsync($"Export ready: {count:N0} entries as {format.ToUpperInvariant()}");
             var href = await dialog.Locator("[data-testid=export-download]").GetAttributeAsync("href");
             var response = await page.Context.APIRequest.GetAsync(server.BaseUrl + href);
             Assert.Equal(200, response.Status);

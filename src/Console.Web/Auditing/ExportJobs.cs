@@ -68,6 +68,15 @@ public sealed class ExportJobs(DatabaseSettings settings, AuditSearchService sea
         }
     }
 
+    /// <summary>The exports this console process ran for <paramref name="userId"/> (for the notification when one is ready).</summary>
+    public IReadOnlyList<ExportJob> Mine(string userId)
+    {
+        lock (_gate)
+        {
+            return _jobs.Values.Select(j => j.Job).Where(j => j.OwnerId == userId).ToList();
+        }
+    }
+
     public ExportJob? Current(string file)
     {
         lock (_gate)
