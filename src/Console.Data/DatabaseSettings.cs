@@ -60,3 +60,9 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
     public string? SqliteFilePath =>
         Provider == DatabaseProvider.Sqlite ? new SqliteConnectionStringBuilder(ConnectionString).DataSource : null;
 }
+
+/// <summary>Paths in settings: a relative one is taken from the console's content root (src/Console.Web).</summary>
+public static class ContentPath
+{
+    public static string Resolve(string path, string contentRoot) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(contentRoot, path));
+}

@@ -17,7 +17,7 @@ public static class DependencyInjection
         services.AddSingleton(sp =>
         {
             var path = sp.GetRequiredService<IOptions<AuditOptions>>().Value.SpoolPath;
-            return new AuditSpool(Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(contentRoot, path)));
+            return new AuditSpool(ContentPath.Resolve(path, contentRoot));
         });
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddScoped<IAuditContextAccessor, AuditContextAccessor>();

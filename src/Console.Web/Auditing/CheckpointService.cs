@@ -14,7 +14,7 @@ public sealed class CheckpointService(DatabaseSettings settings, IOptions<AuditO
 {
     public static (CheckpointKey Key, FolderCheckpointSink Sink) Open(CheckpointOptions options, string contentRoot)
     {
-        string Resolve(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(contentRoot, path));
+        string Resolve(string path) => ContentPath.Resolve(path, contentRoot);
         return (CheckpointKey.LoadOrCreate(Resolve(options.KeyPath), options.KeyEnvironmentVariable), new FolderCheckpointSink(Resolve(options.Folder)));
     }
 
@@ -24,7 +24,7 @@ public sealed class CheckpointService(DatabaseSettings settings, IOptions<AuditO
     /// </summary>
     public static async Task<CheckpointFile> ReadNewestAsync(CheckpointOptions options, string contentRoot, CancellationToken cancellationToken = default)
     {
-        string Resolve(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(contentRoot, path));
+        string Resolve(string path) => ContentPath.Resolve(path, contentRoot);
         var sink = new FolderCheckpointSink(Resolve(options.Folder));
         var read = await sink.ReadAllAsync(cancellationToken);
         if (read.Last is not { } newest)

@@ -37,7 +37,7 @@ public sealed class ExportJobs(DatabaseSettings settings, AuditSearchService sea
 
     public event Action? Changed;
 
-    public string Folder => Path.IsPathRooted(exports.Value.Folder) ? exports.Value.Folder : Path.GetFullPath(Path.Combine(host.ContentRootPath, exports.Value.Folder));
+    public string Folder => ContentPath.Resolve(exports.Value.Folder, host.ContentRootPath);
 
     public TimeSpan Expiry => TimeSpan.FromHours(exports.Value.ExpiryHours);
 

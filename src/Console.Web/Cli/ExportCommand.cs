@@ -179,5 +179,5 @@ public static class ExportCommand
         return 1;
     }
 
-    private static string Resolve(string path, string contentRoot) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(contentRoot, path));
+    private static string Resolve(string path, string contentRoot) => ContentPath.Resolve(path, contentRoot);
 }

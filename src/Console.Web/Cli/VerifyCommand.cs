@@ -84,7 +84,7 @@ public static class VerifyCommand
         return valid ? 0 : 1;
     }
 
-    private static string Resolve(string path, string contentRoot) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(contentRoot, path));
+    private static string Resolve(string path, string contentRoot) => ContentPath.Resolve(path, contentRoot);
 
     /// <summary>Read-only; immutable: SQLite reads the file as it is, with no lock and no -shm or -wal file.</summary>
     private static string ReadOnly(string path, bool immutable) => immutable
