@@ -3,8 +3,8 @@ window.complianceConsole = {
     timeZone: () => Intl.DateTimeFormat().resolvedOptions().timeZone,
     focus: (selector) => { const el = document.querySelector(selector); if (el) { el.focus(); } },
     copy: (text) => navigator.clipboard ? navigator.clipboard.writeText(text) : Promise.resolve(),
-    // Saves text (a chart's CSV) as a file.
-    download: (name, mime, text) => save(name, URL.createObjectURL(new Blob([text], { type: mime }))),
+    // Downloads a file the console serves (a finished export) without leaving the page.
+    downloadUrl: (url, name) => save(name, url),
     // Draws a dashboard chart from its data (not from the page) onto a canvas in the theme's colours, and saves it as PNG.
     // spec: { title, subtitle, kind: 'columns' | 'bars' | 'grid', series: [{ name, color: css var }], rows: [{ label, values: [n…] }] }
     chartPng: (name, spec) => {
@@ -61,7 +61,7 @@ function save(name, url) {
     const a = document.createElement('a');
     a.href = url; a.download = name;
     document.body.appendChild(a); a.click();
-    setTimeout(() => { URL.revokeObjectURL(url); a.remove(); }, 1000);
+    setTimeout(() => { if (url.startsWith('blob:')) { URL.revokeObjectURL(url); } a.remove(); }, 1000);
 }
 
 // "/" focuses the audit browser's query bar, as in Seq, Kibana and GitHub (not while typing in a field).

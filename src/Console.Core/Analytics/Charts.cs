@@ -19,33 +19,11 @@ public sealed record ChartRow(string Label, IReadOnlyList<ChartCell> Cells, Date
 
 /// <summary>
 /// What one dashboard chart shows, whatever draws it: rows (bars of time or categories) by series (operations, events).
-/// The table view and the CSV download read the same rows, so what is drawn, read out and downloaded agree.
+/// The table view, the PNG and the export (<see cref="Export.ChartColumns"/>) read the same rows, so what is drawn, read out and downloaded agree.
 /// </summary>
 public sealed record ChartData(string Id, string Title, string RowHeader, IReadOnlyList<string> Series, IReadOnlyList<ChartRow> Rows, TimeSpan? BarSize = null)
 {
     public long Total => Rows.Sum(r => r.Total);
 
     public bool IsEmpty => Total == 0;
-
-    /// <summary>RFC 4180 CSV: the row header, one column per series and a total. Labels that a spreadsheet would run as a formula are quoted with a leading apostrophe.</summary>
-    public string ToCsv(Func<ChartRow, string>? label = null)
-    {
-        var csv = new StringBuilder();
-        csv.AppendJoin(',', new[] { RowHeader }.Concat(Series).Append("total").Select(Csv)).Append("\r\n");
-        foreach (var row in Rows)
-        {
-            csv.AppendJoin(',', new[] { Csv(label?.Invoke(row) ?? row.Label) }
-                .Concat(Series.Select(s => row.CountOf(s).ToString(CultureInfo.InvariantCulture)))
-                .Append(row.Total.ToString(CultureInfo.InvariantCulture))).Append("\r\n");
-        }
-
-        return csv.ToString();
-    }
-
-    /// <summary>A cell that a spreadsheet would evaluate is neutralised (<see cref="Export.SpreadsheetSafety"/>); every cell is quoted when it needs to be.</summary>
-    public static string Csv(string value)
-    {
-        value = Export.SpreadsheetSafety.Neutralise(value);
-        return value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
-    }
 }

@@ -42,6 +42,36 @@ public static class CanonicalJson
         }
     }
 
+    /// <summary>
+    /// An entry back from its canonical JSON (an export's canonical column): every field the payload hash covers, for
+    /// checking that the rest of an exported row says the same. Null, with the reason, for text that is not one.
+    /// </summary>
+    public static AuditEntry? TryParse(string json, out string? problem)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(json);
+            var root = document.RootElement;
+            string? S(string name) => root.GetProperty(name).ValueKind == System.Text.Json.JsonValueKind.Null ? null : root.GetProperty(name).GetString();
+            problem = null;
+            return new AuditEntry
+            {
+                ActorId = S("actorId"), ActorName = S("actorName"), ActorRoles = S("actorRoles"), ChangedColumns = S("changedColumns"),
+                CorrelationId = S("correlationId"), EventName = S("eventName"), IpAddress = S("ipAddress"), Metadata = S("metadata"),
+                NewValues = S("newValues"),
+                OccurredAtUtc = DateTime.ParseExact(S("occurredAtUtc") ?? "", TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal),
+                OldValues = S("oldValues"), Operation = S("operation") ?? "", Origin = S("origin") ?? "", OutOfBand = root.GetProperty("outOfBand").GetBoolean(),
+                RecordKey = S("recordKey"), TableName = S("tableName"), Target = S("target"), Tenant = S("tenant"), TransactionId = S("transactionId"),
+                UserAgent = S("userAgent"),
+            };
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            problem = ex.Message;
+            return null;
+        }
+    }
+
     /// <summary>UTC, 100 ns precision, whatever DateTimeKind the value came back from the database with.</summary>
     public static string FormatTimestamp(DateTime value) => value.ToString(TimestampFormat, CultureInfo.InvariantCulture);
 

@@ -20,6 +20,7 @@ public sealed record ExportManifest(
     string FileFormat,
     string Sha256,
     long Bytes,
+    string Scope,
     string Query,
     DateTime? FromUtc,
     DateTime? ToUtc,

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Core.Chain;
 
 namespace ComplianceConsole.Core.Export;
 
@@ -29,6 +30,9 @@ public enum ExportCellKind
 
 /// <summary>A column of an export: its key (the column chooser's), its header, the kind of cell and a fixed width (characters).</summary>
 public sealed record ExportColumn(string Key, string Header, ExportCellKind Kind, double Width);
+
+/// <summary>One row of a file: its cells (<see cref="ExportRows.Values"/>, or a chart's), and for an entry its seq and row hash (the manifest's range).</summary>
+public readonly record struct ExportRow(object?[] Values, long? Seq = null, string? RowHash = null);
 
 /// <summary>
 /// The export row shape (ARCHITECTURE.md: Core holds it): the columns in their order and one entry's values. Every
@@ -59,7 +63,26 @@ public static class ExportRows
         new("after", "after (event: details)", ExportCellKind.Text, 50),
         new("payload_hash", "payload hash", ExportCellKind.Text, 66),
         new("row_hash", "row hash", ExportCellKind.Text, 66),
+        new("version", "entry version", ExportCellKind.Number, 8),
+        new("previous_row_hash", "previous row hash", ExportCellKind.Text, 66),
+        new(Canonical, "canonical form (what the payload hash covers)", ExportCellKind.Text, 60),
     ];
+
+    public const string Canonical = "canonical";
+
+    /// <summary>
+    /// The columns every export of entries holds, whatever the user chose: enough for <c>verify-export</c> to check each row on
+    /// its own (the canonical form hashes to the payload hash; version, seq, payload hash and previous row hash give the row
+    /// hash) and to check that every other cell says what the canonical form says.
+    /// </summary>
+    public static readonly IReadOnlySet<string> Verifiable = new HashSet<string>(StringComparer.Ordinal) { "seq", "payload_hash", "row_hash", "version", "previous_row_hash", Canonical };
+
+    /// <summary><paramref name="chosen"/> in the export's order, with the <see cref="Verifiable"/> columns added.</summary>
+    public static IReadOnlyList<ExportColumn> WithVerifiable(IEnumerable<string> chosen)
+    {
+        var keys = chosen.ToHashSet(StringComparer.Ordinal);
+        return Columns.Where(c => keys.Contains(c.Key) || Verifiable.Contains(c.Key)).ToList();
+    }
 
     /// <summary>The header of a column: the local time names its zone.</summary>
     public static string Header(ExportColumn column, TimeZoneInfo zone) =>
@@ -70,7 +93,7 @@ public static class ExportRows
     /// one converted to <paramref name="zone"/>), text or null for the rest. An event has its name as subject, its target as
     /// record and its details as "after".
     /// </summary>
-    public static object?[] Values(AuditEntry e, string? label, TimeZoneInfo zone, ExportValues values, IReadOnlyList<ExportColumn> columns)
+    public static object?[] Values(AuditEntry e, string? label, TimeZoneInfo zone, ExportValues values, IReadOnlyList<ExportColumn> columns, string? previousRowHash = null)
     {
         var row = new object?[columns.Count];
         var isEvent = e.Operation == AuditOperations.Event;
@@ -97,6 +120,9 @@ public static class ExportRows
                 "after" => isEvent ? e.Metadata : Restrict(e.NewValues, e, values),
                 "payload_hash" => e.PayloadHash,
                 "row_hash" => e.RowHash,
+                "version" => (long)e.Version,
+                "previous_row_hash" => previousRowHash,
+                Canonical => CanonicalJson.Of(e),
                 _ => throw new ArgumentOutOfRangeException(nameof(columns), columns[i].Key, "Not an export column."),
             };
         }
@@ -161,4 +187,36 @@ public static class SpreadsheetSafety
     public static string Neutralise(string value) => NeedsPrefix(value) ? Prefix + value : value;
 
     public static string Restore(string value) => value.Length > 0 && value[0] == Prefix ? value[1..] : value;
+}
+
+/// <summary>
+/// A chart's data as export columns (the same writer as entries): the row's label, a bar's start in UTC (time charts),
+/// one count column per series, and the total.
+/// </summary>
+public static class ChartColumns
+{
+    public const string StartUtc = "start_utc";
+
+    public static IReadOnlyList<ExportColumn> Of(Analytics.ChartData chart)
+    {
+        var columns = new List<ExportColumn> { new("label", chart.RowHeader, ExportCellKind.Text, 28) };
+        if (chart.Rows.Any(r => r.StartUtc is not null))
+        {
+            columns.Add(new(StartUtc, "start (UTC)", ExportCellKind.Time, 20));
+        }
+
+        columns.AddRange(chart.Series.Select(s => new ExportColumn("series:" + s, s, ExportCellKind.Number, 12)));
+        columns.Add(new("total", "total", ExportCellKind.Number, 12));
+        return columns;
+    }
+
+    public static object?[] Values(Analytics.ChartData chart, Analytics.ChartRow row, string label, IReadOnlyList<ExportColumn> columns) =>
+        [.. columns.Select(c => c.Key switch
+        {
+            "label" => label,
+            StartUtc => row.StartUtc is { } start ? DateTime.SpecifyKind(start, DateTimeKind.Utc) : null,
+            "total" => row.Total,
+            _ when c.Key.StartsWith("series:", StringComparison.Ordinal) => (object?)row.CountOf(c.Key["series:".Length..]),
+            _ => throw new ArgumentOutOfRangeException(nameof(columns), c.Key, "Not a chart column."),
+        })];
 }

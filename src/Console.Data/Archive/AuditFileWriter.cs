@@ -1,8 +1,9 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
-using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Core.Export;
 using CsvHelper;
 using CsvHelper.Configuration;
@@ -35,9 +36,15 @@ public static class AuditFileWriter
     /// <summary>Rows of data per sheet: Excel's limit of 1,048,576 rows, less the header.</summary>
     public const int RowsPerSheet = 1_048_575;
 
-    public static async Task<AuditFileSummary> WriteAsync(string path, IAsyncEnumerable<(AuditEntry Entry, string? Label)> entries, AuditFileOptions options,
+    /// <summary>
+    /// Writes <paramref name="rows"/> (cells in the order of <see cref="AuditFileOptions.Columns"/>) to <paramref name="path"/>.
+    /// The rows are read ahead on another thread while this one writes (a pipeline over the machine's cores), a few
+    /// thousand at most, so memory stays flat; the source is finished with before this returns or throws.
+    /// </summary>
+    public static async Task<AuditFileSummary> WriteAsync(string path, IAsyncEnumerable<ExportRow> rows, AuditFileOptions options,
         IProgress<long>? progress = null, int rowsPerSheet = RowsPerSheet, CancellationToken cancellationToken = default)
     {
+        var entries = ReadAhead(rows, cancellationToken);
         var partial = path + ".partial";
         var tally = new Tally();
         try
@@ -146,13 +153,17 @@ public static class AuditFileWriter
         public long Shortened;
         public int Sheets;
 
-        public void Add(AuditEntry e, IProgress<long>? progress)
+        public void Add(ExportRow row, IProgress<long>? progress)
         {
             Rows++;
-            FirstSeq ??= e.Seq;
-            FirstRowHash ??= e.RowHash;
-            LastSeq = e.Seq;
-            LastRowHash = e.RowHash;
+            if (row.Seq is not null)
+            {
+                FirstSeq ??= row.Seq;
+                FirstRowHash ??= row.RowHash;
+                LastSeq = row.Seq;
+                LastRowHash = row.RowHash;
+            }
+
             if (Rows % 10_000 == 0)
             {
                 progress?.Report(Rows);
@@ -160,7 +171,62 @@ public static class AuditFileWriter
         }
     }
 
-    private static async Task WriteCsvAsync(Stream stream, IAsyncEnumerable<(AuditEntry Entry, string? Label)> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
+    /// <summary>
+    /// The rows, read on a thread-pool thread into batches that a bounded channel hands over: reading (the database, the
+    /// values) and writing (quoting, XML, deflate, hashing) then run on two cores at once.
+    /// </summary>
+    private static async IAsyncEnumerable<ExportRow> ReadAhead(IAsyncEnumerable<ExportRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        const int batchSize = 256;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var channel = Channel.CreateBounded<ExportRow[]>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                var batch = new List<ExportRow>(batchSize);
+                await foreach (var row in rows.WithCancellation(stop.Token))
+                {
+                    batch.Add(row);
+                    if (batch.Count == batchSize)
+                    {
+                        await channel.Writer.WriteAsync([.. batch], stop.Token);
+                        batch.Clear();
+                    }
+                }
+
+                if (batch.Count > 0)
+                {
+                    await channel.Writer.WriteAsync([.. batch], stop.Token);
+                }
+            }
+            finally
+            {
+                channel.Writer.TryComplete();
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            await foreach (var batch in channel.Reader.ReadAllAsync(cancellationToken))
+            {
+                foreach (var row in batch)
+                {
+                    yield return row;
+                }
+            }
+
+            await reader; // a failed read ends the channel early: its exception is the writer's
+        }
+        finally
+        {
+            // The source (a database reader on the caller's context) must be done with before the caller goes on.
+            await stop.CancelAsync();
+            await Task.WhenAny(reader);
+        }
+    }
+
+    private static async Task WriteCsvAsync(Stream stream, IAsyncEnumerable<ExportRow> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
         CancellationToken cancellationToken)
     {
         await using var text = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true), 1 << 16, leaveOpen: true);
@@ -171,29 +237,31 @@ public static class AuditFileWriter
         }
 
         await csv.NextRecordAsync();
-        await foreach (var (entry, label) in entries.WithCancellation(cancellationToken))
+        await foreach (var row in entries.WithCancellation(cancellationToken))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var values = ExportRows.Values(entry, label, options.Zone, options.Values, options.Columns);
-            foreach (var value in values)
+            foreach (var value in row.Values)
             {
-                csv.WriteField(value switch
-                {
-                    null => "",
-                    long n => n.ToString(CultureInfo.InvariantCulture),
-                    DateTime t => t.ToString("yyyy-MM-dd HH:mm:ss.fffffff", CultureInfo.InvariantCulture),
-                    string s when SpreadsheetSafety.NeedsPrefix(s) => Count(tally, SpreadsheetSafety.Neutralise(s)),
-                    string s => s,
-                    _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
-                });
+                var cell = CsvText(value);
+                csv.WriteField(value is string && SpreadsheetSafety.NeedsPrefix(cell) ? Count(tally, SpreadsheetSafety.Neutralise(cell)) : cell);
             }
 
             await csv.NextRecordAsync();
-            tally.Add(entry, progress);
+            tally.Add(row, progress);
         }
 
         tally.Sheets = 1;
     }
+
+    /// <summary>A value as a CSV cell holds it (before formula neutralisation): times to 100 ns, numbers invariant, null empty.</summary>
+    internal static string CsvText(object? value) => value switch
+    {
+        null => "",
+        long n => n.ToString(CultureInfo.InvariantCulture),
+        DateTime t => t.ToString("yyyy-MM-dd HH:mm:ss.fffffff", CultureInfo.InvariantCulture),
+        string s => s,
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
 
     private static string Count(Tally tally, string value)
     {
@@ -208,13 +276,14 @@ public static class AuditFileWriter
     /// the Open XML SDK's SAX writer onto its entry: no part is held in memory. (The SDK's own package keeps every part in
     /// memory until it is closed: 3.3 GB for a million rows.) The few fixed parts are written as text.
     /// </summary>
-    private static async Task WriteXlsxAsync(Stream stream, IAsyncEnumerable<(AuditEntry Entry, string? Label)> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
+    private static async Task WriteXlsxAsync(Stream stream, IAsyncEnumerable<ExportRow> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
         int rowsPerSheet, CancellationToken cancellationToken)
     {
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
         var columns = options.Columns;
         var lastColumn = ColumnName(columns.Count - 1);
         var sheets = new List<(string Name, int Rows)>();
+        var cells = new CellElements();
         await using var rows = entries.WithCancellation(cancellationToken).GetAsyncEnumerator();
         var more = await rows.MoveNextAsync();
         do
@@ -242,41 +311,42 @@ public static class AuditFileWriter
                 writer.WriteStartElement(new Row(), [new OpenXmlAttribute("r", "", "1")]);
                 foreach (var column in columns)
                 {
-                    TextCell(writer, ExportRows.Header(column, options.Zone), HeaderStyle, tally);
+                    TextCell(writer, cells, ExportRows.Header(column, options.Zone), header: true, tally);
                 }
 
                 writer.WriteEndElement();
                 while (more && written < rowsPerSheet)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var (entry, label) = rows.Current;
-                    var values = ExportRows.Values(entry, label, options.Zone, options.Values, columns);
-                    writer.WriteStartElement(new Row(), [new OpenXmlAttribute("r", "", (written + 2).ToString(CultureInfo.InvariantCulture))]);
-                    foreach (var value in values)
+                    var row = rows.Current;
+                    writer.WriteStartElement(cells.Row, [new OpenXmlAttribute("r", "", (written + 2).ToString(CultureInfo.InvariantCulture))]);
+                    foreach (var value in row.Values)
                     {
                         switch (value)
                         {
                             case null:
-                                writer.WriteElement(new Cell());
+                                writer.WriteElement(cells.Empty);
                                 break;
                             case long n:
-                                writer.WriteStartElement(new Cell());
-                                writer.WriteElement(new CellValue(n.ToString(CultureInfo.InvariantCulture)));
+                                writer.WriteStartElement(cells.Cell);
+                                cells.Value.Text = n.ToString(CultureInfo.InvariantCulture);
+                                writer.WriteElement(cells.Value);
                                 writer.WriteEndElement();
                                 break;
                             case DateTime t:
-                                writer.WriteStartElement(new Cell(), [new OpenXmlAttribute("s", "", TimeStyle.ToString(CultureInfo.InvariantCulture))]);
-                                writer.WriteElement(new CellValue(t.ToOADate().ToString("R", CultureInfo.InvariantCulture)));
+                                writer.WriteStartElement(cells.Cell, cells.Time);
+                                cells.Value.Text = t.ToOADate().ToString("R", CultureInfo.InvariantCulture);
+                                writer.WriteElement(cells.Value);
                                 writer.WriteEndElement();
                                 break;
                             default:
-                                TextCell(writer, Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", null, tally);
+                                TextCell(writer, cells, Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", header: false, tally);
                                 break;
                         }
                     }
 
                     writer.WriteEndElement();
-                    tally.Add(entry, progress);
+                    tally.Add(row, progress);
                     written++;
                     more = await rows.MoveNextAsync();
                 }
@@ -331,26 +401,49 @@ public static class AuditFileWriter
     /// A text cell: always an inline string, so whatever the text starts with, it is shown, never run. A value over
     /// <see cref="CellLimit"/> is cut, and says so and how long it was.
     /// </summary>
-    private static void TextCell(OpenXmlWriter writer, string text, uint? style, Tally tally)
+    private static void TextCell(OpenXmlWriter writer, CellElements cells, string text, bool header, Tally tally)
     {
-        if (text.Length > CellLimit)
+        if (Shorten(text) is { } cut)
         {
-            var note = $"… [cut: {text.Length:N0} characters in all; the CSV export holds the whole value]";
-            text = text[..(CellLimit - note.Length - 200)] + note; // room for the escapes of control characters
+            text = cut;
             tally.Shortened++;
         }
 
-        var attributes = new List<OpenXmlAttribute> { new("t", "", "inlineStr") };
-        if (style is { } s)
+        writer.WriteStartElement(cells.Cell, header ? cells.HeaderText : cells.InlineText);
+        writer.WriteStartElement(cells.Inline);
+        cells.Text.Text = Clean(text);
+        writer.WriteElement(cells.Text);
+        writer.WriteEndElement();
+        writer.WriteEndElement();
+    }
+
+    /// <summary>A text too long for an Excel cell, cut and ending with a note that says so; null for a text that fits.</summary>
+    internal static string? Shorten(string text)
+    {
+        if (text.Length <= CellLimit)
         {
-            attributes.Add(new OpenXmlAttribute("s", "", s.ToString(CultureInfo.InvariantCulture)));
+            return null;
         }
 
-        writer.WriteStartElement(new Cell(), attributes);
-        writer.WriteStartElement(new InlineString());
-        writer.WriteElement(new Text(Clean(text)) { Space = SpaceProcessingModeValues.Preserve });
-        writer.WriteEndElement();
-        writer.WriteEndElement();
+        var note = $"… [cut: {text.Length:N0} characters in all; the CSV export holds the whole value]";
+        return text[..(CellLimit - note.Length - 200)] + note; // room for the escapes of control characters
+    }
+
+    /// <summary>
+    /// The elements and attributes a sheet's cells are written with, made once per file: the SAX writer writes an element's
+    /// name, attributes and (for a leaf) text, so one instance serves every cell, instead of four objects per cell.
+    /// </summary>
+    private sealed class CellElements
+    {
+        public readonly Row Row = new();
+        public readonly Cell Cell = new();
+        public readonly Cell Empty = new();
+        public readonly CellValue Value = new();
+        public readonly InlineString Inline = new();
+        public readonly Text Text = new() { Space = SpaceProcessingModeValues.Preserve };
+        public readonly OpenXmlAttribute[] InlineText = [new("t", "", "inlineStr")];
+        public readonly OpenXmlAttribute[] HeaderText = [new("t", "", "inlineStr"), new("s", "", HeaderStyle.ToString(CultureInfo.InvariantCulture))];
+        public readonly OpenXmlAttribute[] Time = [new("s", "", TimeStyle.ToString(CultureInfo.InvariantCulture))];
     }
 
     /// <summary>

@@ -22,7 +22,7 @@ public sealed class ExportOptions
 }
 
 /// <summary>One export, running or done, as its requester (and Admins) see it.</summary>
-public sealed record ExportJob(string File, string OwnerId, string Owner, string Format, string Query, DateTime StartedUtc, long Rows, double PerSecond, bool Running,
+public sealed record ExportJob(string File, string OwnerId, string Owner, string Format, string Scope, string Query, DateTime StartedUtc, long Rows, double PerSecond, bool Running,
     bool Cancelled, string? Error, ExportManifest? Manifest, DateTime? ExpiresUtc);
 
 /// <summary>
@@ -41,19 +41,21 @@ public sealed class ExportJobs(DatabaseSettings settings, AuditSearchService sea
 
     public TimeSpan Expiry => TimeSpan.FromHours(exports.Value.ExpiryHours);
 
-    /// <summary>Starts an export of <paramref name="request"/> for <paramref name="who"/>; returns its file name (its id).</summary>
-    public string Start(AuditContext who, AuditSearch request, AuditFileOptions options)
+    /// <summary>Starts an export of <paramref name="subject"/> for <paramref name="who"/>; returns its file name (its id).</summary>
+    public string Start(AuditContext who, ExportSubject subject, AuditFileOptions options)
     {
         Directory.CreateDirectory(Folder);
-        var file = $"audit-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}.{options.Format.ToString().ToLowerInvariant()}";
+        var kind = subject switch { HistoryExport => "history", ChartExport => "chart", _ => "audit" };
+        var file = $"{kind}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}.{options.Format.ToString().ToLowerInvariant()}";
         var stop = new CancellationTokenSource();
         lock (_gate)
         {
-            _jobs[file] = (new ExportJob(file, who.Actor.Id, who.Actor.Name, options.Format.ToString().ToLowerInvariant(), request.Query.Text, DateTime.UtcNow, 0, 0, true, false, null, null, null), stop);
+            _jobs[file] = (new ExportJob(file, who.Actor.Id, who.Actor.Name, options.Format.ToString().ToLowerInvariant(), subject.Scope, subject.Query, DateTime.UtcNow, 0, 0, true, false, null,
+                null, null), stop);
         }
 
         Changed?.Invoke();
-        _ = Task.Run(() => RunAsync(file, who, request, options, stop.Token));
+        _ = Task.Run(() => RunAsync(file, who, subject, options, stop.Token));
         return file;
     }
 
@@ -77,6 +79,31 @@ public sealed class ExportJobs(DatabaseSettings settings, AuditSearchService sea
         }
     }
 
+    /// <summary>The job once it has ended, or as it stands after <paramref name="timeout"/>.</summary>
+    public async Task<ExportJob?> WaitAsync(string file, TimeSpan timeout)
+    {
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Check()
+        {
+            if (Current(file) is not { Running: true })
+            {
+                ended.TrySetResult();
+            }
+        }
+
+        Changed += Check;
+        try
+        {
+            Check();
+            await Task.WhenAny(ended.Task, Task.Delay(timeout));
+            return Current(file);
+        }
+        finally
+        {
+            Changed -= Check;
+        }
+    }
+
     public ExportJob? Current(string file)
     {
         lock (_gate)
@@ -85,7 +112,7 @@ public sealed class ExportJobs(DatabaseSettings settings, AuditSearchService sea
         }
     }
 
-    private async Task RunAsync(string file, AuditContext who, AuditSearch request, AuditFileOptions options, CancellationToken cancellationToken)
+    private async Task RunAsync(string file, AuditContext who, ExportSubject subject, AuditFileOptions options, CancellationToken cancellationToken)
     {
         var watch = Stopwatch.StartNew();
         try
@@ -95,7 +122,7 @@ public sealed class ExportJobs(DatabaseSettings settings, AuditSearchService sea
             {
                 await using var db = ConsoleDbContextFactory.Create(settings, b => b.UseAuditTrail(new AuditContextAccessor(who with { CorrelationId = Guid.NewGuid().ToString("N") })));
                 var progress = new Sync(rows => Update(file, j => j with { Rows = rows, PerSecond = rows / Math.Max(watch.Elapsed.TotalSeconds, 0.001) }));
-                var result = await new AuditExporter(search).RunAsync(db, request, options, Path.Combine(Folder, file), key, who.Actor.Name, progress, cancellationToken: cancellationToken);
+                var result = await new AuditExporter(search).RunAsync(db, subject, options, Path.Combine(Folder, file), key, who.Actor.Name, progress, cancellationToken: cancellationToken);
                 Update(file, j => j with
                 {
                     Running = false, Rows = result.Manifest.Rows, PerSecond = result.Manifest.Rows / Math.Max(watch.Elapsed.TotalSeconds, 0.001), Manifest = result.Manifest,
@@ -125,43 +152,58 @@ public sealed class ExportJobs(DatabaseSettings settings, AuditSearchService sea
         Changed?.Invoke();
     }
 
+    /// <summary>The exports of this process that the chain does not list as done (running, cancelled, failed) that a user may see.</summary>
+    public IReadOnlyList<ExportJob> Unrecorded(string userId, bool admin)
+    {
+        lock (_gate)
+        {
+            return _jobs.Values.Select(j => j.Job).Where(j => (admin || j.OwnerId == userId) && j.Manifest is null).ToList();
+        }
+    }
+
     /// <summary>The exports a user may see (an Admin: everyone's), newest first: the running ones, then those the chain records.</summary>
     public async Task<List<ExportJob>> ListAsync(string userId, bool admin, CancellationToken cancellationToken = default)
     {
-        List<ExportJob> running;
-        lock (_gate)
-        {
-            running = _jobs.Values.Select(j => j.Job).Where(j => (admin || j.OwnerId == userId) && j.Manifest is null).ToList();
-        }
-
+        var running = Unrecorded(userId, admin);
         await using var db = ConsoleDbContextFactory.Create(settings);
         var recorded = await db.AuditEntries.AsNoTracking()
             .Where(e => e.EventName == AuditEventNames.AuditExported && e.Target == "audit-trail" && (admin || e.ActorId == userId))
             .OrderByDescending(e => e.Seq).Take(200).ToListAsync(cancellationToken);
-        var done = recorded.Select(e => (Entry: e, Details: EventSummary.Metadata(e.Metadata)))
-            .Where(x => x.Details.GetValueOrDefault("file") is { Length: > 0 } name && !name.Contains('/') && !name.Contains('\\'))
-            .Select(x =>
-            {
-                var name = x.Details["file"]!;
-                var path = Path.Combine(Folder, name);
-                ExportManifest? manifest = null;
-                if (File.Exists(ExportManifest.PathFor(path)) && ExportManifest.TryParse(File.ReadAllText(ExportManifest.PathFor(path)), out var m, out _))
-                {
-                    manifest = m;
-                }
-
-                return new ExportJob(name, x.Entry.ActorId ?? "", x.Entry.ActorName ?? "", x.Details.GetValueOrDefault("format") ?? "", x.Details.GetValueOrDefault("query") ?? "",
-                    x.Entry.OccurredAtUtc, long.TryParse(x.Details.GetValueOrDefault("rows"), out var rows) ? rows : 0, 0, false, false, null,
-                    File.Exists(path) ? manifest : null, x.Entry.OccurredAtUtc + Expiry);
-            });
-        return [.. running.OrderByDescending(j => j.StartedUtc), .. done];
+        return [.. running.OrderByDescending(j => j.StartedUtc), .. recorded.Select(Recorded).OfType<ExportJob>()];
     }
 
-    /// <summary>Whether <paramref name="userId"/> may download <paramref name="file"/>: its requester, or an Admin; null when no export has that name.</summary>
+    /// <summary>A finished export as the chain records it, with its manifest while the file is kept; null for a record without a plain file name.</summary>
+    private ExportJob? Recorded(AuditEntry e)
+    {
+        var details = EventSummary.Metadata(e.Metadata);
+        if (details.GetValueOrDefault("file") is not { Length: > 0 } name || name.Contains('/') || name.Contains('\\'))
+        {
+            return null;
+        }
+
+        var path = Path.Combine(Folder, name);
+        ExportManifest? manifest = null;
+        if (File.Exists(path) && File.Exists(ExportManifest.PathFor(path)) && ExportManifest.TryParse(File.ReadAllText(ExportManifest.PathFor(path)), out var m, out _))
+        {
+            manifest = m;
+        }
+
+        return new ExportJob(name, e.ActorId ?? "", e.ActorName ?? "", details.GetValueOrDefault("format") ?? "", details.GetValueOrDefault("scope") ?? "search",
+            details.GetValueOrDefault("query") ?? "", e.OccurredAtUtc, long.TryParse(details.GetValueOrDefault("rows"), out var rows) ? rows : 0, 0, false, false, null, manifest,
+            e.OccurredAtUtc + Expiry);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="userId"/> may download <paramref name="file"/>: its requester, or an Admin; null when no finished
+    /// export has that name. Reads the one <c>audit.exported</c> entry that names the file.
+    /// </summary>
     public async Task<bool?> MayDownloadAsync(string file, string userId, bool admin, CancellationToken cancellationToken = default)
     {
-        var exports = await ListAsync(userId, admin: true, cancellationToken);
-        var export = exports.FirstOrDefault(j => j.File == file && j.Manifest is not null);
+        await using var db = ConsoleDbContextFactory.Create(settings);
+        var candidates = await db.AuditEntries.AsNoTracking()
+            .Where(e => e.EventName == AuditEventNames.AuditExported && e.Target == "audit-trail" && e.Metadata!.Contains(file))
+            .OrderByDescending(e => e.Seq).Take(10).ToListAsync(cancellationToken);
+        var export = candidates.Select(Recorded).FirstOrDefault(j => j?.File == file && j.Manifest is not null);
         return export is null ? null : admin || export.OwnerId == userId;
     }
 

@@ -165,8 +165,17 @@ public static class ExportCommand
         var result = await ExportVerifier.VerifyAsync(file, manifest, key);
         if (result.IsValid)
         {
-            Console.WriteLine($"OK: {file} is the export signed with key {key.KeyId}: {manifest.Rows:N0} entries (seq {manifest.FirstSeq} to {manifest.LastSeq}) of \"{manifest.Query}\", " +
-                              $"exported by {manifest.By} at {TimeFormat.Format(manifest.CreatedAtUtc, TimeZoneInfo.Utc)} UTC. {manifest.Neutralisation}.");
+            var what = manifest.FirstSeq is null
+                ? $"{manifest.Rows:N0} rows ({manifest.Scope})"
+                : $"{manifest.Rows:N0} entries (seq {manifest.FirstSeq} to {manifest.LastSeq}, {manifest.Scope}) of \"{manifest.Query}\"";
+            Console.WriteLine($"OK: {file} is the export signed with key {key.KeyId}: {what}, exported by {manifest.By} at {TimeFormat.Format(manifest.CreatedAtUtc, TimeZoneInfo.Utc)} UTC. " +
+                              $"{manifest.Neutralisation}.");
+            if (manifest.FirstSeq is not null)
+            {
+                Console.WriteLine($"Each row checked against its canonical form: {result.RowsChecked:N0} rows, their payload and row hashes and every cell" +
+                                  (result.RowsUnchecked > 0 ? $"; {result.RowsUnchecked:N0} rows not checked, their canonical form cut by Excel's cell limit (verify a CSV export of the same search)." : "."));
+            }
+
             return 0;
         }
 

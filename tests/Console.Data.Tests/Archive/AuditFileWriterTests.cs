@@ -57,22 +57,25 @@ public sealed class AuditFileWriterTests : IAsyncLifetime
         _folder.Delete(recursive: true);
     }
 
-    private async IAsyncEnumerable<(AuditEntry, string?)> Rows([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    private async IAsyncEnumerable<ExportRow> Rows(AuditFileOptions options, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         foreach (var e in _trail)
         {
             cancellationToken.ThrowIfCancellationRequested();
             await Task.Yield();
-            yield return (e, Label(e));
+            yield return new ExportRow(ExportRows.Values(e, Label(e), options.Zone, options.Values, options.Columns, Previous(e)), e.Seq, e.RowHash);
         }
     }
+
+    /// <summary>The row hash before an entry's, as the exporter reads it.</summary>
+    private string Previous(AuditEntry e) => _trail.FirstOrDefault(p => p.Seq == e.Seq - 1)?.RowHash ?? Core.Chain.HashChain.GenesisHash;
 
     /// <summary>Labels that start cells with every dangerous character in turn (names in JSON never start a cell).</summary>
     private static string? Label(AuditEntry e) => e.TableName is null ? null : Dangerous[(int)(e.Seq % Dangerous.Length)] + $" #{e.Seq}";
 
     /// <summary>What a cell must say: the values as the CSV writes them.</summary>
-    private static string[] Expected(AuditEntry e, AuditFileOptions options) =>
-        ExportRows.Values(e, Label(e), options.Zone, options.Values, options.Columns).Select(v => v switch
+    private string[] Expected(AuditEntry e, AuditFileOptions options) =>
+        ExportRows.Values(e, Label(e), options.Zone, options.Values, options.Columns, Previous(e)).Select(v => v switch
         {
             null => "",
             long n => n.ToString(CultureInfo.InvariantCulture),
@@ -85,7 +88,7 @@ public sealed class AuditFileWriterTests : IAsyncLifetime
     {
         var path = Path.Combine(_folder.FullName, "trail.csv");
         var options = AuditFileOptions.Default(ExportFormat.Csv) with { Zone = TimeZoneInfo.FindSystemTimeZoneById("Europe/Zurich") };
-        var summary = await AuditFileWriter.WriteAsync(path, Rows(), options);
+        var summary = await AuditFileWriter.WriteAsync(path, Rows(options), options);
 
         var bytes = await File.ReadAllBytesAsync(path);
         Assert.Equal([0xEF, 0xBB, 0xBF], bytes[..3]);
@@ -125,7 +128,7 @@ public sealed class AuditFileWriterTests : IAsyncLifetime
     {
         var path = Path.Combine(_folder.FullName, "trail.xlsx");
         var options = AuditFileOptions.Default(ExportFormat.Xlsx) with { Values = ExportValues.ChangedOnly };
-        var summary = await AuditFileWriter.WriteAsync(path, Rows(), options, rowsPerSheet: 5);
+        var summary = await AuditFileWriter.WriteAsync(path, Rows(options), options, rowsPerSheet: 5);
         Assert.Equal(_trail.Count, summary.Rows);
         Assert.Equal((_trail.Count + 4) / 5, summary.Sheets);
 
@@ -158,6 +161,13 @@ public sealed class AuditFileWriterTests : IAsyncLifetime
                     if (want[i] == "")
                     {
                         Assert.Null(cells[i].DataType);
+                        continue;
+                    }
+
+                    if (options.Columns[i].Kind == ExportCellKind.Number)
+                    {
+                        Assert.Null(cells[i].DataType); // the entry's version: a number
+                        Assert.Equal(want[i], cells[i].CellValue!.Text);
                         continue;
                     }
 
@@ -195,7 +205,7 @@ public sealed class AuditFileWriterTests : IAsyncLifetime
         {
             var path = Path.Combine(_folder.FullName, $"cancelled.{format}");
             using var cancel = new CancellationTokenSource();
-            async IAsyncEnumerable<(AuditEntry, string?)> HalfThenCancel()
+            async IAsyncEnumerable<ExportRow> HalfThenCancel()
             {
                 foreach (var (i, e) in _trail.Index())
                 {
@@ -205,7 +215,7 @@ public sealed class AuditFileWriterTests : IAsyncLifetime
                     }
 
                     await Task.Yield();
-                    yield return (e, null);
+                    yield return new ExportRow(ExportRows.Values(e, null, TimeZoneInfo.Utc, ExportValues.Full, ExportRows.Columns), e.Seq, e.RowHash);
                 }
             }
 
