@@ -31,6 +31,10 @@ internal static class ExportBenchmark
         foreach (var format in new[] { "csv", "xlsx" })
         {
             var start = new ProcessStartInfo(Environment.ProcessPath!, ["export", "--one", format, "--store", store]) { RedirectStandardOutput = true };
+            // The garbage collector the console runs exports under: Microsoft.NET.Sdk.Web turns on Server GC (the web app's
+            // runtimeconfig says "System.GC.Server": true), this console project does not. The export allocates every
+            // value it writes; under workstation GC it ran about 1.5 times slower here (docs/benchmarks.md, Export).
+            start.Environment["DOTNET_gcServer"] = "1";
             using var child = Process.Start(start)!;
             string? result = null;
             while (await child.StandardOutput.ReadLineAsync() is { } line)
@@ -139,6 +143,57 @@ internal static class ExportBenchmark
                 var n = await filter.Entries.Where(e => e.Seq <= Rows).AsNoTracking().AsAsyncEnumerable().CountAsync();
                 Console.WriteLine($"probe: one EF stream {n:N0} rows in {probe.Elapsed.TotalSeconds:F1} s, {n / probe.Elapsed.TotalSeconds:N0} rows/s");
             }
+        }
+
+        if (Environment.GetEnvironmentVariable("CC_EXPORT_PROBE") is "1" or "reader")
+        {
+            // The exporter's read: the entries with the row hash before each, then also shaped into cells.
+            foreach (var shape in new[] { false, true })
+            {
+                var f = await search.FilterAsync(audited, AuditQuery.Empty, TimeRange.Between(from, to));
+                var probe = Stopwatch.StartNew();
+                long n = 0, cells = 0;
+                await foreach (var x in f.Entries.Where(e => e.Seq <= Rows).AsNoTracking()
+                    .Select(e => new { Entry = e, Previous = audited.AuditEntries.Where(p => p.Seq == e.Seq - 1).Select(p => p.RowHash).FirstOrDefault() })
+                    .OrderBy(x => x.Entry.Seq).AsAsyncEnumerable())
+                {
+                    n++;
+                    if (shape)
+                    {
+                        cells += ExportRows.Values(x.Entry, null, TimeZoneInfo.Utc, ExportValues.Full, ExportRows.Columns, x.Previous).Length;
+                    }
+                }
+
+                Console.WriteLine($"probe: exporter read{(shape ? " and shape" : "")} {n:N0} rows in {probe.Elapsed.TotalSeconds:F1} s, {n / probe.Elapsed.TotalSeconds:N0} rows/s");
+            }
+        }
+
+        if (Environment.GetEnvironmentVariable("CC_EXPORT_PROBE") is "1" or "writer")
+        {
+            // The writer alone: 20,000 rows held, written 50 times over (1M rows) with nothing to read.
+            var held = new List<ExportRow>();
+            await foreach (var e in (await search.FilterAsync(audited, AuditQuery.Empty, TimeRange.Between(from, to))).OldestFirst(0).Take(20_000).AsNoTracking().AsAsyncEnumerable())
+            {
+                held.Add(new ExportRow(ExportRows.Values(e, null, TimeZoneInfo.Utc, ExportValues.Full, ExportRows.Columns, e.RowHash), e.Seq, e.RowHash));
+            }
+
+            async IAsyncEnumerable<ExportRow> Again()
+            {
+                for (var i = 0; i < 50; i++)
+                {
+                    foreach (var row in held)
+                    {
+                        yield return row;
+                    }
+                }
+
+                await Task.CompletedTask;
+            }
+
+            var probe = Stopwatch.StartNew();
+            var written = await AuditFileWriter.WriteAsync(path + ".probe", Again(), new AuditFileOptions(format, ExportRows.Columns, TimeZoneInfo.Utc, ExportValues.Full));
+            Console.WriteLine($"probe: writer alone {written.Rows:N0} rows in {probe.Elapsed.TotalSeconds:F1} s, {written.Rows / probe.Elapsed.TotalSeconds:N0} rows/s");
+            File.Delete(path + ".probe");
         }
 
         var watch = Stopwatch.StartNew();

@@ -77,6 +77,7 @@ public sealed class CommandLineTests : IDisposable
         var verified = await RunAsync("verify-export", csv);
         Assert.True(verified.ExitCode == 0, verified.Output);
         Assert.Contains($"OK: {csv} is the export signed with key", verified.Output);
+        Assert.Contains($"Each row checked against its canonical form: {rows:N0} rows, their payload and row hashes and every cell.", verified.Output);
 
         var text = await File.ReadAllTextAsync(csv);
         await File.WriteAllTextAsync(csv, text.Replace("update", "upd4te"), new System.Text.UTF8Encoding(true));

@@ -47,6 +47,18 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         }
     }
 
+    /// <summary>The console's own output (its log), kept so that a failure can say what the server was doing.</summary>
+    private readonly System.Text.StringBuilder _output = new();
+
+    /// <summary>The last <paramref name="lines"/> lines the console wrote.</summary>
+    public string LogTail(int lines = 40)
+    {
+        lock (_output)
+        {
+            return string.Join('\n', _output.ToString().Split('\n').TakeLast(lines));
+        }
+    }
+
     public async Task InitializeAsync()
     {
         var start = ConsoleProcess(_database);
@@ -55,7 +67,7 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         _process = Process.Start(start)!;
 
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var output = new System.Text.StringBuilder();
+        var output = _output;
         _process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)
@@ -109,7 +121,16 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         await page.FillAsync("#email", email);
         await page.FillAsync("#password", Password);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync(u => !u.Contains("/account/login"));
+        try
+        {
+            await page.WaitForURLAsync(u => !u.Contains("/account/login"));
+        }
+        catch (Microsoft.Playwright.PlaywrightException ex)
+        {
+            // Not retried: the server's log says what the sign-in waited for.
+            throw new Xunit.Sdk.XunitException($"The sign-in of {email} did not leave the login page ({ex.Message}). The console's log ends:\n{LogTail()}");
+        }
+
         return page;
     }
 

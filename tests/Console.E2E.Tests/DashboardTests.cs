@@ -45,13 +45,14 @@ public sealed class DashboardTests(ConsoleServer server)
             await ConsoleServer.WaitForCircuitAsync(page);
         }
 
-        // The table view lists the same figures; the CSV has them with a header.
+        // The table view lists the same figures; the chart's export (the one writer, a signed manifest) has them with a header.
         var operations = page.Locator("[data-testid=chart-operations]");
         await operations.Locator("[data-testid=chart-table-toggle]").ClickAsync();
         await Assertions.Expect(operations.Locator("[data-testid=chart-table] thead th")).ToHaveTextAsync(["time", "insert", "update", "delete", "event", "total"]);
-        var download = await page.RunAndWaitForDownloadAsync(() => operations.Locator("[data-testid=chart-csv]").ClickAsync());
+        await operations.Locator("[data-testid=chart-export] button").ClickAsync();
+        var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("[data-testid=chart-export-csv]").ClickAsync());
         var csv = await File.ReadAllTextAsync(await download.PathAsync());
-        Assert.StartsWith("time,insert,update,delete,event,total\r\n", csv);
+        Assert.StartsWith("time,start (UTC),insert,update,delete,event,total\r\n", csv);
         var total = long.Parse((await operations.Locator("[data-testid=chart-total]").TextContentAsync())!.Split(' ')[0], NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
         Assert.Equal(total, csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1).Sum(line => long.Parse(line.Split(',')[^1], CultureInfo.InvariantCulture)));
         var png = await page.RunAndWaitForDownloadAsync(() => operations.Locator("[data-testid=chart-png]").ClickAsync());
@@ -79,6 +80,6 @@ public sealed class DashboardTests(ConsoleServer server)
         await Assertions.Expect(page.Locator("h4")).ToHaveTextAsync("Your work");
         await Assertions.Expect(page.Locator("[data-testid=chart-operations] [data-testid=chart-cell]").First).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("a[href^='/audit']")).ToHaveCountAsync(0);
-        await Assertions.Expect(page.Locator("[data-testid=findings], [data-testid=chart-users], [data-testid=chart-sign-ins]")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("[data-testid=findings], [data-testid=chart-users], [data-testid=chart-sign-ins], [data-testid=chart-export]")).ToHaveCountAsync(0);
     }
 }

@@ -28,17 +28,20 @@ public sealed class ExportTests(ConsoleServer server)
                 await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "export-dialog.png") });
             }
 
-            await dialog.Locator("[data-testid=export-start]").ClickAsync();
+            // A small export downloads at once, with no further click.
+            var automatic = await page.RunAndWaitForDownloadAsync(() => dialog.Locator("[data-testid=export-start]").ClickAsync(), new() { Timeout = 30_000 });
+            var downloaded = await File.ReadAllBytesAsync(await automatic.PathAsync());
             await Assertions.Expect(dialog.Locator("[data-testid=export-ready]")).ToContainTextAsync($"{count:N0} entries exported", new() { Timeout = 30_000 });
             await Assertions.Expect(page.Locator(".mud-snackbar").Last).ToContainTextAsync($"Export ready: {count:N0} entries as {format.ToUpperInvariant()}");
             var href = await dialog.Locator("[data-testid=export-download]").GetAttributeAsync("href");
             var response = await page.Context.APIRequest.GetAsync(server.BaseUrl + href);
             Assert.Equal(200, response.Status);
             var body = await response.BodyAsync();
+            Assert.Equal(body, downloaded);
             if (format == "csv")
             {
                 var lines = System.Text.Encoding.UTF8.GetString(body).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-                Assert.Equal(count + 1, CsvRecords(System.Text.Encoding.UTF8.GetString(body)));
+                Assert.Equal(count + 1, CsvRows(System.Text.Encoding.UTF8.GetString(body)).Count);
                 Assert.StartsWith("\uFEFFseq,", lines[0]);
             }
             else
@@ -65,28 +68,88 @@ public sealed class ExportTests(ConsoleServer server)
 
         await page.GotoAsync(server.BaseUrl + "/exports");
         await ConsoleServer.WaitForCircuitAsync(page);
-        await Assertions.Expect(page.Locator("[data-testid=export-row]")).ToHaveCountAsync(2);
-        await Assertions.Expect(page.Locator("[data-testid=export-status]").First).ToHaveTextAsync("ready");
+        var payments = page.Locator("[data-testid=export-row]", new() { HasText = "table:Payments" });
+        await Assertions.Expect(payments).ToHaveCountAsync(2);
+        await Assertions.Expect(payments.First.Locator("[data-testid=export-status]")).ToHaveTextAsync("ready");
         await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "exports.png") });
     }
 
-    /// <summary>RFC 4180 records: line ends outside quotes (values hold quotes and line breaks).</summary>
-    private static long CsvRecords(string csv)
+    [Fact]
+    public async Task An_officer_exports_a_records_history_with_its_link_rows_and_it_downloads_at_once()
     {
-        long records = 0;
+        var page = await server.SignInAsync("olivia.officer@console.local", "/history/Customers/3");
+        await ConsoleServer.WaitForCircuitAsync(page);
+        var summary = page.Locator("[data-testid=history-summary]");
+        await Assertions.Expect(summary).ToContainTextAsync("version");
+        var versions = int.Parse(System.Text.RegularExpressions.Regex.Match((await summary.TextContentAsync())!, @"(\d+) versions?").Groups[1].Value, CultureInfo.InvariantCulture);
+
+        await page.ClickAsync("[data-testid=history-export]");
+        var dialog = page.Locator(".mud-dialog");
+        await Assertions.Expect(dialog.Locator("[data-testid=export-count]")).ToContainTextAsync($"The history of Customers");
+        await dialog.Locator("[data-testid=format-csv]").ClickAsync();
+        var download = await page.RunAndWaitForDownloadAsync(() => dialog.Locator("[data-testid=export-start]").ClickAsync(), new() { Timeout = 30_000 });
+        Assert.StartsWith("history-", download.SuggestedFilename);
+        var rows = CsvRows(await File.ReadAllTextAsync(await download.PathAsync()));
+        var (subject, record) = (Array.IndexOf(rows[0], "table or event"), Array.IndexOf(rows[0], "record key or target"));
+        Assert.Contains("canonical form (what the payload hash covers)", rows[0]);
+        var own = rows.Skip(1).Where(r => r[subject] == "Customers").ToList();
+        Assert.Equal(versions, own.Count);
+        Assert.All(own, r => Assert.Equal("{\"Id\":3}", r[record]));
+        var links = rows.Skip(1).Where(r => r[subject] != "Customers").ToList();
+        Assert.NotEmpty(links); // the seed links every customer to accounts, tags or documents
+        Assert.All(links, r => Assert.Matches(@"""(CustomerId|CustomersId)"":3\b|^\{""Id"":\d+\}$", r[record]));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "history-export.png") });
+    }
+
+    /// <summary>RFC 4180 records, each as its fields (values hold quotes, commas and line breaks).</summary>
+    private static List<string[]> CsvRows(string csv)
+    {
+        var rows = new List<string[]>();
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
         var quoted = false;
-        for (var i = 0; i < csv.Length; i++)
+        for (var i = csv.Length > 0 && csv[0] == '\uFEFF' ? 1 : 0; i < csv.Length; i++)
         {
-            if (csv[i] == '"')
+            var c = csv[i];
+            if (quoted)
             {
-                quoted = !quoted;
+                if (c == '"' && i + 1 < csv.Length && csv[i + 1] == '"')
+                {
+                    field.Append('"');
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    field.Append(c);
+                }
             }
-            else if (!quoted && csv[i] == '\n')
+            else if (c == '"')
             {
-                records++;
+                quoted = true;
+            }
+            else if (c == ',')
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+            }
+            else if (c == '\r' && i + 1 < csv.Length && csv[i + 1] == '\n')
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+                rows.Add([.. fields]);
+                fields.Clear();
+                i++;
+            }
+            else
+            {
+                field.Append(c);
             }
         }
 
-        return records;
+        return rows;
     }
 }

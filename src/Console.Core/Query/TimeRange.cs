@@ -30,6 +30,40 @@ public sealed record TimeRange(string? Preset, DateTime? FromUtc = null, DateTim
 
     public static TimeRange Between(DateTime? fromUtc, DateTime? toUtc) => new(null, fromUtc, toUtc);
 
+    /// <summary>
+    /// A range from a typed start and end (either may be empty: unbounded), read in <paramref name="zone"/>: the custom
+    /// range of the picker and the command line's --from/--to. Null, with a message saying what to write, when a time
+    /// does not parse or the start is not before the end. <paramref name="names"/> are what the message calls the two.
+    /// </summary>
+    public static TimeRange? TryParse(string? from, string? to, TimeZoneInfo zone, out string? problem, (string From, string To)? names = null)
+    {
+        var (fromName, toName) = names ?? ("The start", "The end");
+        DateTime? Read(string? text, string name, ref string? problem)
+        {
+            if (string.IsNullOrWhiteSpace(text) || problem is not null)
+            {
+                return null;
+            }
+
+            if (TimeFormat.TryParse(text, zone, out var utc))
+            {
+                return utc;
+            }
+
+            problem = $"{name} \"{AuditSearch.Clip(text)}\" is not a time: write 2026-11-30 or 2026-11-30 12:39:01 (in {(zone == TimeZoneInfo.Utc ? "UTC" : zone.Id)}), or ISO 8601 with an offset.";
+            return null;
+        }
+
+        problem = null;
+        var (start, end) = (Read(from, fromName, ref problem), Read(to, toName, ref problem));
+        if (problem is null && start is { } a && end is { } b && a >= b)
+        {
+            problem = $"{fromName} must come before {toName.ToLowerInvariant()}.";
+        }
+
+        return problem is not null ? null : start is null && end is null ? All : Between(start, end);
+    }
+
     /// <summary>The bounds at <paramref name="nowUtc"/>: from (inclusive) and to (exclusive); null means unbounded.</summary>
     public (DateTime? From, DateTime? To) Resolve(DateTime nowUtc)
     {

@@ -179,7 +179,7 @@ public static class AuditFileWriter
     {
         const int batchSize = 256;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var channel = Channel.CreateBounded<ExportRow[]>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
+        var channel = Channel.CreateBounded<ExportRow[]>(new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
         var reader = Task.Run(async () =>
         {
             try

@@ -112,25 +112,8 @@ public static class ExportCommand
                 : throw new UsageException($"--range is one of {string.Join(", ", TimeRange.Presets.Select(p => p.Key))}, not '{preset}'.");
         }
 
-        DateTime? Time(string option)
-        {
-            if (options.GetValueOrDefault(option) is not { } text)
-            {
-                return null;
-            }
-
-            return TimeFormat.TryParse(text, zone, out var utc)
-                ? utc
-                : throw new UsageException($"{option} '{AuditSearch.Clip(text)}' is not a time: write 2026-11-30 or 2026-11-30 12:39:01 (in --zone, UTC by default) or ISO 8601 with an offset.");
-        }
-
-        var (from, to) = (Time("--from"), Time("--to"));
-        if (from is { } a && to is { } b && a >= b)
-        {
-            throw new UsageException("--from must come before --to.");
-        }
-
-        return from is null && to is null ? TimeRange.All : TimeRange.Between(from, to);
+        return TimeRange.TryParse(options.GetValueOrDefault("--from"), options.GetValueOrDefault("--to"), zone, out var problem, ("--from", "--to"))
+            ?? throw new UsageException(problem!);
     }
 
     /// <summary><c>verify-export FILE [--manifest FILE] [--public-key FILE]</c>: exit 0 when the file is as signed, 1 when not, 2 when it cannot be checked.</summary>
