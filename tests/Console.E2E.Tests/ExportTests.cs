@@ -71,6 +71,7 @@ public sealed class ExportTests(ConsoleServer server)
         var payments = page.Locator("[data-testid=export-row]", new() { HasText = "table:Payments" });
         await Assertions.Expect(payments).ToHaveCountAsync(2);
         await Assertions.Expect(payments.First.Locator("[data-testid=export-status]")).ToHaveTextAsync("ready");
+        await Assertions.Expect(payments.First.Locator("[data-testid=export-size]")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^[\d,.]+ (KB|MB)$"));
         await page.ScreenshotAsync(new() { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, "exports.png") });
     }
 
