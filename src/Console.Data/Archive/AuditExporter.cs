@@ -21,6 +21,9 @@ public abstract record ExportSubject
 
     /// <summary>The audit browser query that shows the same entries (or that the chart counts).</summary>
     public abstract string Query { get; }
+
+    /// <summary>The time range it covers (a history: all of it).</summary>
+    public virtual TimeRange Range => TimeRange.All;
 }
 
 /// <summary>"This search, as a file".</summary>
@@ -29,6 +32,8 @@ public sealed record SearchExport(AuditSearch Search) : ExportSubject
     public override string Scope => "search";
 
     public override string Query => Search.Query.Text;
+
+    public override TimeRange Range => Search.Range;
 }
 
 /// <summary>A record's history as its timeline shows it: its own entries and those of its link rows (tags, signatories, payments, …).</summary>
@@ -46,6 +51,8 @@ public sealed record ChartExport(ChartData Chart, AuditSearch Search, Func<Chart
     public override string Scope => $"chart: {Chart.Title}";
 
     public override string Query => Search.Query.Text;
+
+    public override TimeRange Range => Search.Range;
 }
 
 /// <summary>
@@ -71,13 +78,7 @@ public sealed class AuditExporter(AuditSearchService search)
             options = options with { Columns = ChartColumns.Of(c.Chart) };
         }
 
-        var range = subject switch
-        {
-            SearchExport s => s.Search.Range,
-            ChartExport ce => ce.Search.Range,
-            _ => TimeRange.All,
-        };
-        var (from, to) = range.Resolve(search.NowUtc);
+        var (from, to) = subject.Range.Resolve(search.NowUtc);
         var counting = new Counter(progress);
 
         Dictionary<string, string?> Details() => new()

@@ -287,15 +287,19 @@ public static class AuditFilterTranslator
 
     private static Expression<Func<T, bool>> Or<T>(Expression<Func<T, bool>> a, Expression<Func<T, bool>> b)
     {
-        var body = Expression.OrElse(a.Body, new Rebind(b.Parameters[0], a.Parameters[0]).Visit(b.Body));
+        var body = Expression.OrElse(a.Body, Rebind.Body(b, a.Parameters[0]));
         return Expression.Lambda<Func<T, bool>>(body, a.Parameters);
     }
 
     private static Expression<Func<T, bool>> Not<T>(Expression<Func<T, bool>> a) =>
         Expression.Lambda<Func<T, bool>>(Expression.Not(a.Body), a.Parameters);
 
-    private sealed class Rebind(ParameterExpression from, ParameterExpression to) : ExpressionVisitor
-    {
-        protected override Expression VisitParameter(ParameterExpression node) => node == from ? to : base.VisitParameter(node);
-    }
+}
+
+/// <summary>A lambda's body with its parameter replaced by another: for combining and projecting the filter model's expressions.</summary>
+internal sealed class Rebind(ParameterExpression from, ParameterExpression to) : ExpressionVisitor
+{
+    public static Expression Body(LambdaExpression lambda, ParameterExpression parameter) => new Rebind(lambda.Parameters[0], parameter).Visit(lambda.Body);
+
+    protected override Expression VisitParameter(ParameterExpression node) => node == from ? to : base.VisitParameter(node);
 }

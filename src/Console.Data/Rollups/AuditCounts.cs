@@ -195,20 +195,15 @@ public static class AuditCounts
         var bindings = new List<MemberBinding> { Expression.Bind(typeof(Key).GetProperty(nameof(Key.Operation))!, Expression.Property(row, nameof(AuditEntry.Operation))) };
         if (bar is not null)
         {
-            bindings.Add(Expression.Bind(typeof(Key).GetProperty(nameof(Key.Bar))!, new Rebind(bar.Parameters[0], row).Visit(bar.Body)));
+            bindings.Add(Expression.Bind(typeof(Key).GetProperty(nameof(Key.Bar))!, Queries.Rebind.Body(bar, row)));
         }
 
         if (name is not null)
         {
-            bindings.Add(Expression.Bind(typeof(Key).GetProperty(nameof(Key.Name))!, new Rebind(name.Parameters[0], row).Visit(name.Body)));
+            bindings.Add(Expression.Bind(typeof(Key).GetProperty(nameof(Key.Name))!, Queries.Rebind.Body(name, row)));
         }
 
         return Expression.Lambda<Func<T, Key>>(Expression.MemberInit(Expression.New(typeof(Key)), bindings), row);
-    }
-
-    private sealed class Rebind(ParameterExpression from, ParameterExpression to) : ExpressionVisitor
-    {
-        protected override Expression VisitParameter(ParameterExpression node) => node == from ? to : node;
     }
 
     internal static long Epoch(DateTime utc) => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToUnixTimeSeconds();
