@@ -64,6 +64,8 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         var start = ConsoleProcess(_database);
         start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         start.Environment["Seed__Days"] = "7";
+        // Each request's start and end with its time, so that a slow page can be traced in console-server.log.
+        start.Environment["Logging__LogLevel__Microsoft.AspNetCore.Hosting.Diagnostics"] = "Information";
         _process = Process.Start(start)!;
 
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -164,6 +166,12 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
+        }
+
+        lock (_output)
+        {
+            // The console's whole log beside the screenshots: what a failed test's server was doing.
+            File.WriteAllText(Path.Combine(ScreenshotDirectory, "console-server.log"), _output.ToString());
         }
 
         foreach (var suffix in new[] { "", "-wal", "-shm" })
