@@ -31,7 +31,15 @@ public abstract class ConsoleDbContext(DbContextOptions options) : IdentityDbCon
     public DbSet<Rollups.AuditRollupMark> AuditRollupMarks => Set<Rollups.AuditRollupMark>();
     public DbSet<AuditTextWord> AuditTextWords => Set<AuditTextWord>();
 
+    public DbSet<Retention.RetentionPolicy> RetentionPolicies => Set<Retention.RetentionPolicy>();
+    public DbSet<Retention.RetentionChange> RetentionChanges => Set<Retention.RetentionChange>();
+    public DbSet<Retention.LegalHold> LegalHolds => Set<Retention.LegalHold>();
+    public DbSet<Retention.JobRun> JobRuns => Set<Retention.JobRun>();
+    public DbSet<Retention.PurgeRun> PurgeRuns => Set<Retention.PurgeRun>();
+    public DbSet<Retention.JobLease> JobLeases => Set<Retention.JobLease>();
+
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+    public DbSet<Retention.AuditRemovedRangeRow> AuditRemovedRanges => Set<Retention.AuditRemovedRangeRow>();
     public DbSet<AuditPendingRow> AuditPending => Set<AuditPendingRow>();
 
     protected override void OnModelCreating(ModelBuilder builder)

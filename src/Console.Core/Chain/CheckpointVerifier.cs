@@ -107,19 +107,28 @@ public sealed class CheckpointVerifier
     }
 
     /// <summary>Takes the next stored entry, in seq order. Call it for every entry, also after the chain verifier found a break.</summary>
-    public void Observe(long seq, string rowHash)
+    public void Observe(long seq, string rowHash) => Observe(seq, seq, rowHash);
+
+    /// <summary>
+    /// Call for each live entry (<paramref name="firstSeq"/> = <paramref name="throughSeq"/>) and each range a retention
+    /// purge removed (<paramref name="rowHash"/> is its last entry's), in seq order. A checkpoint inside a removed range,
+    /// before its last entry, cannot be compared with the live store; the range's archive holds the entry it signed.
+    /// </summary>
+    public void Observe(long firstSeq, long throughSeq, string rowHash)
     {
-        _firstSeq ??= seq;
-        _count++;
-        for (; _next < _signedBySeq.Count && _signedBySeq[_next].Checkpoint.Seq <= seq; _next++)
+        _firstSeq ??= firstSeq;
+        _count += throughSeq - firstSeq + 1;
+        for (; _next < _signedBySeq.Count && _signedBySeq[_next].Checkpoint.Seq <= throughSeq; _next++)
         {
-            Compare(_signedBySeq[_next], seq, rowHash);
+            if (_signedBySeq[_next].Checkpoint.Seq < firstSeq || _signedBySeq[_next].Checkpoint.Seq == throughSeq)
+            {
+                Compare(_signedBySeq[_next], throughSeq, rowHash);
+            }
         }
 
-        _lastSeq = seq;
+        _lastSeq = throughSeq;
     }
 
-    /// <summary>Call once, after the last entry; <paramref name="chain"/> is what <see cref="HashChainVerifier"/> found over the same entries.</summary>
     public CheckpointVerification Complete(ChainVerificationResult chain)
     {
         if (_next < _signedBySeq.Count)

@@ -44,9 +44,12 @@ public sealed record ExportManifest(
     public const string CurrentVersion = "cc-export-v1";
 
     /// <summary>The formula rule as the manifest states it, per format.</summary>
-    public static string NeutralisationOf(ExportFormat format) => format == ExportFormat.Csv
-        ? "csv: a cell that starts with = + - @ tab CR or ' has one ' put before it; to undo, take one leading ' off every cell that starts with one"
-        : "xlsx: every text is a string cell and no cell holds a formula; a text over Excel's 32,767 characters is cut and says so (ShortenedCells)";
+    public static string NeutralisationOf(ExportFormat format) => format switch
+    {
+        ExportFormat.Csv => "csv: a cell that starts with = + - @ tab CR or ' has one ' put before it; to undo, take one leading ' off every cell that starts with one",
+        ExportFormat.Xlsx => "xlsx: every text is a string cell and no cell holds a formula; a text over Excel's 32,767 characters is cut and says so (ShortenedCells)",
+        _ => "jsonlines: values as stored, unchanged (a file for machines, not for spreadsheets)",
+    };
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
 

@@ -9,6 +9,9 @@ public enum ExportFormat
 {
     Csv,
     Xlsx,
+
+    /// <summary>JSON Lines: one object per row, keyed by column (retention archives; for machines).</summary>
+    JsonLines,
 }
 
 /// <summary>What an export writes of the before and after values.</summary>

@@ -34,7 +34,7 @@ public static class RecordHistory
         var columns = new Dictionary<string, string>(StringComparer.Ordinal);
         var exists = false;
         long? asOf = null;
-        foreach (var entry in entries.Where(e => e.Seq <= throughSeq).OrderBy(e => e.Seq))
+        foreach (var entry in InReplayOrder(entries).Where(e => At(e) <= throughSeq))
         {
             if (Fold(columns, ref exists, entry))
             {
@@ -47,7 +47,7 @@ public static class RecordHistory
 
     /// <summary>The record as it stood at <paramref name="atUtc"/>: after every entry that occurred at or before it.</summary>
     public static RecordState AsOf(IEnumerable<AuditEntry> entries, DateTime atUtc) =>
-        Replay(entries.OrderBy(e => e.Seq).TakeWhile(e => e.OccurredAtUtc <= atUtc));
+        Replay(InReplayOrder(entries).TakeWhile(e => e.OccurredAtUtc <= atUtc || IsRetentionSnapshot(e)));
 
     /// <summary>Every version of the record, oldest first: each entry that changed it, with the record just after it.</summary>
     public static IReadOnlyList<(AuditEntry Entry, RecordState After)> Versions(IEnumerable<AuditEntry> entries)
@@ -55,7 +55,7 @@ public static class RecordHistory
         var versions = new List<(AuditEntry, RecordState)>();
         var columns = new Dictionary<string, string>(StringComparer.Ordinal);
         var exists = false;
-        foreach (var entry in entries.OrderBy(e => e.Seq))
+        foreach (var entry in InReplayOrder(entries))
         {
             if (Fold(columns, ref exists, entry))
             {
@@ -64,6 +64,31 @@ public static class RecordHistory
         }
 
         return versions;
+    }
+
+    /// <summary>
+    /// Entries in the order a replay takes them: by seq, except a retention purge's snapshot, which stands for the record
+    /// as it was just after the last entry the purge removed (its <c>atSeq</c>), and so goes there, before any later entry
+    /// of the record that stayed in the store.
+    /// </summary>
+    public static IEnumerable<AuditEntry> InReplayOrder(IEnumerable<AuditEntry> entries) =>
+        entries.OrderBy(At).ThenBy(e => IsRetentionSnapshot(e) ? 1 : 0);
+
+    /// <summary>The seq an entry stands at in a replay: its own, or a purge snapshot's <c>atSeq</c>.</summary>
+    public static long At(AuditEntry entry) =>
+        IsRetentionSnapshot(entry) && SnapshotAt(entry.Metadata) is { } at ? at : entry.Seq;
+
+    private static bool IsRetentionSnapshot(AuditEntry entry) => entry.EventName == AuditEventNames.RetentionSnapshot;
+
+    private static long? SnapshotAt(string? metadata)
+    {
+        if (string.IsNullOrEmpty(metadata))
+        {
+            return null;
+        }
+
+        using var doc = JsonDocument.Parse(metadata);
+        return doc.RootElement.TryGetProperty("atSeq", out var at) && long.TryParse(at.GetString(), System.Globalization.CultureInfo.InvariantCulture, out var seq) ? seq : null;
     }
 
     /// <summary>Whether an entry changes a record's state (a row change or a snapshot; not another event).</summary>
@@ -100,7 +125,7 @@ public static class RecordHistory
     /// changed ones, and fills in from its old values the columns not seen yet; a delete ends the record, keeping its
     /// last values. Other events change nothing (returns false).
     /// </summary>
-    private static bool Fold(Dictionary<string, string> columns, ref bool exists, AuditEntry entry)
+    public static bool Fold(Dictionary<string, string> columns, ref bool exists, AuditEntry entry)
     {
         switch (entry.Operation)
         {

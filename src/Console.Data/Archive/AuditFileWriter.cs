@@ -58,6 +58,10 @@ public static class AuditFileWriter
                 {
                     await WriteCsvAsync(hashing, entries, options, tally, progress, cancellationToken);
                 }
+                else if (options.Format == ExportFormat.JsonLines)
+                {
+                    await WriteJsonLinesAsync(hashing, entries, options, tally, progress, cancellationToken);
+                }
                 else
                 {
                     await WriteXlsxAsync(hashing, entries, options, tally, progress, rowsPerSheet, cancellationToken);
@@ -250,6 +254,49 @@ public static class AuditFileWriter
             tally.Add(row, progress);
         }
 
+        tally.Sheets = 1;
+    }
+
+    /// <summary>
+    /// One JSON object per line, keyed by column: numbers as numbers, times as in the CSV (UTC unless the zone says
+    /// otherwise), text as text, unchanged (no formula rule: this file is for machines). <see cref="ExportVerifier"/>
+    /// reads each value back to the CSV's text.
+    /// </summary>
+    private static async Task WriteJsonLinesAsync(Stream stream, IAsyncEnumerable<ExportRow> entries, AuditFileOptions options, Tally tally, IProgress<long>? progress,
+        CancellationToken cancellationToken)
+    {
+        var keys = options.Columns.Select(c => System.Text.Json.JsonEncodedText.Encode(c.Key)).ToArray();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1 << 16);
+        await using var json = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true });
+        await foreach (var row in entries.WithCancellation(cancellationToken))
+        {
+            json.WriteStartObject();
+            for (var i = 0; i < keys.Length; i++)
+            {
+                switch (row.Values[i])
+                {
+                    case null: json.WriteNull(keys[i]); break;
+                    case long n: json.WriteNumber(keys[i], n); break;
+                    case int n: json.WriteNumber(keys[i], n); break;
+                    case bool b: json.WriteBoolean(keys[i], b); break;
+                    case var value: json.WriteString(keys[i], CsvText(value)); break;
+                }
+            }
+
+            json.WriteEndObject();
+            await json.FlushAsync(cancellationToken);
+            json.Reset();
+            System.Buffers.BuffersExtensions.Write(buffer, "\n"u8);
+            if (buffer.WrittenCount > 1 << 15)
+            {
+                await stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
+                buffer.ResetWrittenCount();
+            }
+
+            tally.Add(row, progress);
+        }
+
+        await stream.WriteAsync(buffer.WrittenMemory, cancellationToken);
         tally.Sheets = 1;
     }
 

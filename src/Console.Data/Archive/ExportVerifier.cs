@@ -38,6 +38,15 @@ public static class ExportVerifier
             problems.Add("The manifest's signature does not verify: the manifest was edited after it was signed.");
         }
 
+        return await VerifyFileAsync(file, manifest, problems, cancellationToken);
+    }
+
+    /// <summary>
+    /// The file against what <paramref name="manifest"/> says of it (size, SHA-256, rows, seqs, boundary hashes, each row
+    /// against its canonical form), when the manifest's signature was checked elsewhere (an archive's manifest signs every file of it).
+    /// </summary>
+    public static async Task<ExportVerification> VerifyFileAsync(string file, ExportManifest manifest, List<string> problems, CancellationToken cancellationToken = default)
+    {
         await using (var stream = File.OpenRead(file))
         {
             var sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
@@ -55,7 +64,7 @@ public static class ExportVerifier
         long? firstSeq = null, lastSeq = null;
         try
         {
-            foreach (var row in manifest.FileFormat == "xlsx" ? XlsxRows(file) : CsvRows(file))
+            foreach (var row in manifest.FileFormat switch { "xlsx" => XlsxRows(file), "jsonlines" => JsonLinesRows(file, manifest.Columns), _ => CsvRows(file) })
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 rows++;
@@ -80,7 +89,7 @@ public static class ExportVerifier
                 rowCheck?.Check(rows, row);
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException or OpenXmlPackageException or CsvHelperException or IOException)
+        catch (Exception ex) when (ex is InvalidDataException or OpenXmlPackageException or CsvHelperException or IOException or System.Text.Json.JsonException)
         {
             problems.Add($"The file cannot be read as {manifest.FileFormat}: {ex.Message}");
         }
@@ -121,6 +130,7 @@ public static class ExportVerifier
         private readonly int _canonical = Index(columns, ExportRows.Canonical);
         private readonly int _label = Index(columns, "label");
         private readonly bool _xlsx = manifest.FileFormat == "xlsx";
+        private readonly bool _raw = manifest.FileFormat != "csv";
         private long _lastSeq = -1;
         private string? _lastRowHash;
         private long _failed;
@@ -242,7 +252,7 @@ public static class ExportVerifier
         }
 
         /// <summary>A cell as the row held it before the CSV's formula rule (which is undone exactly: one leading apostrophe).</summary>
-        private string Text(string[] row, int index) => index < 0 ? "" : _xlsx ? Cell(row, index) : SpreadsheetSafety.Restore(Cell(row, index));
+        private string Text(string[] row, int index) => index < 0 ? "" : _raw ? Cell(row, index) : SpreadsheetSafety.Restore(Cell(row, index));
 
         private static int Index(IReadOnlyList<ExportColumn> columns, string key)
         {
@@ -271,6 +281,29 @@ public static class ExportVerifier
         while (reader.Read())
         {
             yield return reader.Parser.Record ?? [];
+        }
+    }
+
+    /// <summary>Each line's values in the manifest's column order, as the CSV would hold them (numbers as written, null empty).</summary>
+    private static IEnumerable<string[]> JsonLinesRows(string file, IReadOnlyList<string> columns)
+    {
+        foreach (var line in File.ReadLines(file, Encoding.UTF8))
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(line);
+            var row = new string[columns.Count];
+            for (var i = 0; i < columns.Count; i++)
+            {
+                row[i] = doc.RootElement.TryGetProperty(columns[i], out var value) ? value.ValueKind switch
+                {
+                    System.Text.Json.JsonValueKind.String => value.GetString()!,
+                    System.Text.Json.JsonValueKind.Number => value.GetRawText(),
+                    System.Text.Json.JsonValueKind.True => "True",
+                    System.Text.Json.JsonValueKind.False => "False",
+                    _ => "",
+                } : "";
+            }
+
+            yield return row;
         }
     }
 

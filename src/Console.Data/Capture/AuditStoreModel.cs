@@ -14,9 +14,14 @@ public static class AuditStoreModel
     /// <summary>Never-block mode: one row per spooled transaction that committed (see <see cref="AuditSpoolMark"/>).</summary>
     public const string SpoolMarksTable = "AuditSpoolMarks";
 
+    /// <summary>The ranges a retention purge removed, with the row hash the chain links through (see <see cref="Core.Chain.RemovedRange"/>).</summary>
+    public const string RemovedRangesTable = "AuditRemovedRanges";
+
     /// <summary>Tables of the audit store itself: never captured.</summary>
     public static readonly IReadOnlySet<string> StoreTables = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { EntriesTable, PendingTable, StashTable, SpoolMarksTable, Queries.AuditTextIndex.Table,
-        Rollups.AuditRollups.HourTable, Rollups.AuditRollups.ActorHourTable, Rollups.AuditRollups.ActorDayTable, Rollups.AuditRollups.ActorFirstTable, Rollups.AuditRollups.ActorDayPeakTable, Rollups.AuditRollups.MarkTable, Queries.AuditWordIndex.Table };
+        Rollups.AuditRollups.HourTable, Rollups.AuditRollups.ActorHourTable, Rollups.AuditRollups.ActorDayTable, Rollups.AuditRollups.ActorFirstTable, Rollups.AuditRollups.ActorDayPeakTable, Rollups.AuditRollups.MarkTable, Queries.AuditWordIndex.Table,
+        RemovedRangesTable, Retention.RetentionTables.Policies, Retention.RetentionTables.Changes, Retention.RetentionTables.Holds, Retention.RetentionTables.JobRuns,
+        Retention.RetentionTables.PurgeRuns, Retention.RetentionTables.Leases };
 
     /// <summary>SQL Server only: the transaction that captured a pending row (CURRENT_TRANSACTION_ID()), a shadow column.</summary>
     public const string PendingTransactionColumn = "TxId";
@@ -65,6 +70,16 @@ public static class AuditStoreModel
             b.HasIndex(e => e.Origin);
             b.HasIndex(e => e.TransactionId);
             b.HasIndex(e => e.OutOfBand).HasFilter(sqlServer ? "[OutOfBand] = 1" : "\"OutOfBand\" = 1");
+        });
+
+        builder.Entity<Retention.AuditRemovedRangeRow>(b =>
+        {
+            b.ToTable(RemovedRangesTable);
+            b.HasKey(r => r.FirstSeq);
+            b.Property(r => r.FirstSeq).ValueGeneratedNever();
+            b.Property(r => r.LastRowHash).HasMaxLength(64).IsFixedLength();
+            b.Property(r => r.RunId).HasMaxLength(64);
+            b.HasIndex(r => r.RunId);
         });
 
         builder.Entity<AuditSpoolMark>(b =>

@@ -108,7 +108,10 @@ public static class AuditTrailExtensions
     /// <param name="progress">Told the number of entries checked so far, after each batch (the integrity page's progress bar).</param>
     public static async Task<AuditVerificationReport> VerifyAuditChainAsync(this DbContext context, CheckpointVerifier? checkpoints = null, IReadOnlySet<string>? checkpointSignatures = null, CancellationToken cancellationToken = default, IProgress<long>? progress = null)
     {
-        var verifier = new HashChainVerifier();
+        // The ranges a retention purge removed: the chain links across each (see HashChainVerifier).
+        var removed = await context.Set<Retention.AuditRemovedRangeRow>().AsNoTracking().OrderBy(r => r.FirstSeq)
+            .Select(r => new RemovedRange(r.FirstSeq, r.ThroughSeq, r.LastRowHash, r.RunId)).ToListAsync(cancellationToken);
+        var verifier = new HashChainVerifier(removed: removed) { Observer = checkpoints is null ? null : checkpoints.Observe };
         var recordedCheckpoints = new List<(long Seq, string? Metadata)>();
         var intact = true;
         long read = 0;
@@ -127,14 +130,16 @@ public static class AuditTrailExtensions
                 continue;
             }
 
-            foreach (var entry in batch)
+            if (!intact)
             {
-                checkpoints.Observe(entry.Seq, entry.RowHash);
-                if (entry.EventName == AuditEventNames.CheckpointSigned)
+                // The verifier stops observing at the break; the checkpoints still see every entry after it.
+                foreach (var entry in batch.Where(e => e.Seq > verifier.ObservedThrough))
                 {
-                    recordedCheckpoints.Add((entry.Seq, entry.Metadata));
+                    checkpoints.Observe(entry.Seq, entry.RowHash);
                 }
             }
+
+            recordedCheckpoints.AddRange(batch.Where(e => e.EventName == AuditEventNames.CheckpointSigned).Select(e => (e.Seq, e.Metadata)));
         }
 
         var checkpointResult = checkpoints?.Complete(verifier.Result());

@@ -33,8 +33,9 @@ public static class SqlServerAuditSql
     /// The append-only guards the installer keeps in force (it replaces the first migration's two), keyed by name:
     /// - every UPDATE is refused (a MERGE's update too);
     /// - an insert is accepted only as a gap-free block directly after the head, so nothing is slotted in;
-    /// - a DELETE is refused unless a retention anchor later in the chain covers each deleted entry: its table, its
-    ///   seq range and its cut-off time. That is the only delete path, and each use of it is an entry of the chain.
+    /// - a DELETE is refused unless each deleted entry is inside a removed range (written with a purge's anchor) and a
+    ///   retention anchor follows it. That is the only delete path, and each use of it is an entry of the chain;
+    /// - a removed range can never be changed or removed.
     /// IGNORE_DUP_KEY cannot help a rewrite: the key is the seq, and an update or a delete is refused whatever the index.
     /// </summary>
     public static IReadOnlyDictionary<string, string> Guards { get; } = new Dictionary<string, string>
@@ -59,13 +60,17 @@ public static class SqlServerAuditSql
             BEGIN
                 SET NOCOUNT ON;
                 IF EXISTS (SELECT 1 FROM deleted AS d WHERE NOT EXISTS (
-                    SELECT 1 FROM [dbo].[AuditEntries] AS a
-                    WHERE a.[Operation] = N'event' AND a.[EventName] = N'{AuditEventNames.RetentionPurged}' AND a.[Seq] > d.[Seq]
-                      AND (JSON_VALUE(a.[Metadata], '$.table') = d.[TableName] OR (JSON_VALUE(a.[Metadata], '$.table') IS NULL AND d.[TableName] IS NULL))
-                      AND d.[Seq] BETWEEN TRY_CAST(JSON_VALUE(a.[Metadata], '$.fromSeq') AS bigint) AND TRY_CAST(JSON_VALUE(a.[Metadata], '$.throughSeq') AS bigint)
-                      AND d.[OccurredAtUtc] < TRY_CAST(JSON_VALUE(a.[Metadata], '$.before') AS datetime2)))
+                        SELECT 1 FROM [dbo].[{AuditStoreModel.RemovedRangesTable}] AS r WHERE r.[FirstSeq] <= d.[Seq] AND r.[ThroughSeq] >= d.[Seq])
+                    OR NOT EXISTS (SELECT 1 FROM [dbo].[AuditEntries] AS a
+                        WHERE a.[EventName] = N'{AuditEventNames.RetentionPurged}' AND a.[Operation] = N'event' AND a.[Seq] > d.[Seq]))
                     THROW 51001, 'AuditEntries is append-only: entries are removed only by the retention purge.', 1;
                 DELETE e FROM [dbo].[AuditEntries] AS e JOIN deleted AS d ON d.[Seq] = e.[Seq];
+            END
+            """,
+        [SqliteAuditSql.GuardPrefix + "ranges_refuse_change"] = $"""
+            CREATE TRIGGER [dbo].[audit_entries_ranges_refuse_change] ON [dbo].[{AuditStoreModel.RemovedRangesTable}] INSTEAD OF UPDATE, DELETE AS
+            BEGIN
+                THROW 51003, '{AuditStoreModel.RemovedRangesTable} is append-only: a removed range is recorded once, with its anchor.', 1;
             END
             """,
     };
@@ -74,7 +79,7 @@ public static class SqlServerAuditSql
     public const string ListTriggers = """
         SELECT t.[name], OBJECT_NAME(t.[parent_id]), m.[definition], OBJECT_SCHEMA_NAME(t.[parent_id]) FROM sys.triggers AS t
         JOIN sys.sql_modules AS m ON m.[object_id] = t.[object_id]
-        WHERE t.[parent_class] = 1 AND (t.[name] LIKE N'audit[_]%' OR OBJECT_NAME(t.[parent_id]) IN (N'AuditEntries', N'AuditPending')
+        WHERE t.[parent_class] = 1 AND (t.[name] LIKE N'audit[_]%' OR OBJECT_NAME(t.[parent_id]) IN (N'AuditEntries', N'AuditPending', N'AuditRemovedRanges')
             OR m.[definition] LIKE N'%AuditPending%' OR m.[definition] LIKE N'%AuditEntries%')
         """;
 

@@ -28,7 +28,7 @@ public static class SqliteAuditSql
     /// <summary>Lists every trigger the capture engine owns or guards, or that touches the store: name, table, text, schema (none).</summary>
     public const string ListTriggers = """
         SELECT name, tbl_name, sql, NULL FROM sqlite_master WHERE type = 'trigger'
-        AND (name LIKE 'audit\_%' ESCAPE '\' OR tbl_name IN ('AuditEntries', 'AuditPending', 'AuditStash', 'AuditSpoolMarks')
+        AND (name LIKE 'audit\_%' ESCAPE '\' OR tbl_name IN ('AuditEntries', 'AuditPending', 'AuditStash', 'AuditSpoolMarks', 'AuditRemovedRanges')
              OR sql LIKE '%AuditPending%' OR sql LIKE '%AuditEntries%' OR sql LIKE '%AuditStash%')
         """;
 
@@ -43,8 +43,9 @@ public static class SqliteAuditSql
     ///   It raises FAIL, not ABORT, and the sealer inserts with INSERT OR FAIL: then SQLite needs no statement journal
     ///   per entry (with ABORT, every one-row insert into a table with an insert trigger gets one, a temporary file,
     ///   which doubled the cost of sealing; docs/benchmarks.md). For a one-row insert both undo the same.
-    /// - any DELETE, except of an entry that a retention anchor later in the chain covers: its table, its seq range
-    ///   and its cut-off time. That is the only delete path, and each use of it is itself an entry of the chain.
+    /// - any DELETE, except of an entry inside a removed range (AuditRemovedRanges, written with a purge's anchor) with a
+    ///   retention anchor after it. That is the only delete path, and each use of it is itself an entry of the chain;
+    /// - any change or removal of a removed range.
     /// </summary>
     public static IReadOnlyDictionary<string, string> Guards { get; } = new Dictionary<string, string>
     {
@@ -59,12 +60,19 @@ public static class SqliteAuditSql
             """,
         [GuardPrefix + "refuse_delete"] = $"""
             CREATE TRIGGER "audit_entries_refuse_delete" BEFORE DELETE ON "AuditEntries"
-            WHEN NOT EXISTS (SELECT 1 FROM "AuditEntries" AS a
-                WHERE a."Operation" = 'event' AND a."EventName" = '{AuditEventNames.RetentionPurged}' AND a."Seq" > OLD."Seq"
-                  AND json_extract(a."Metadata", '$.table') IS OLD."TableName"
-                  AND OLD."Seq" BETWEEN CAST(json_extract(a."Metadata", '$.fromSeq') AS INTEGER) AND CAST(json_extract(a."Metadata", '$.throughSeq') AS INTEGER)
-                  AND OLD."OccurredAtUtc" < json_extract(a."Metadata", '$.before'))
+            WHEN NOT EXISTS (SELECT 1 FROM (SELECT r."ThroughSeq" FROM "{AuditStoreModel.RemovedRangesTable}" AS r WHERE r."FirstSeq" <= OLD."Seq" ORDER BY r."FirstSeq" DESC LIMIT 1) AS c
+                  WHERE c."ThroughSeq" >= OLD."Seq")
+              OR NOT EXISTS (SELECT 1 FROM "AuditEntries" AS a
+                  WHERE a."EventName" = '{AuditEventNames.RetentionPurged}' AND a."Operation" = 'event' AND a."Seq" > OLD."Seq")
             BEGIN SELECT RAISE(ABORT, 'AuditEntries is append-only: entries are removed only by the retention purge.'); END
+            """,
+        [GuardPrefix + "ranges_refuse_update"] = $"""
+            CREATE TRIGGER "audit_entries_ranges_refuse_update" BEFORE UPDATE ON "{AuditStoreModel.RemovedRangesTable}"
+            BEGIN SELECT RAISE(ABORT, '{AuditStoreModel.RemovedRangesTable} is append-only: a removed range is recorded once, with its anchor.'); END
+            """,
+        [GuardPrefix + "ranges_refuse_delete"] = $"""
+            CREATE TRIGGER "audit_entries_ranges_refuse_delete" BEFORE DELETE ON "{AuditStoreModel.RemovedRangesTable}"
+            BEGIN SELECT RAISE(ABORT, '{AuditStoreModel.RemovedRangesTable} is append-only: a removed range is recorded once, with its anchor.'); END
             """,
     };
 

@@ -198,7 +198,7 @@ public static class Reconciler
 
         var liveSql = $"SELECT {keySql} AS k, {valuesSql} AS v FROM {table} AS s ORDER BY k{binary}";
         await using var trailCommand = SqlCommands.Command(connection, transaction, $"""
-            SELECT "RecordKey", "Seq", "Operation", "EventName", "OldValues", "NewValues" FROM "{AuditStoreModel.EntriesTable}"
+            SELECT "RecordKey", "Seq", "Operation", "EventName", "OldValues", "NewValues", "Metadata" FROM "{AuditStoreModel.EntriesTable}"
             WHERE "TableName" = @t AND "RecordKey" IS NOT NULL ORDER BY "RecordKey"{binary}, "Seq"
             """, ("@t", plan.Table));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -300,8 +300,9 @@ public static class Reconciler
     private static RawRecordState StateOf(List<AuditEntry> entries)
     {
         // Replay from the newest whole-state entry: what came before it cannot change the result.
-        var start = entries.FindLastIndex(e => e.Operation == AuditOperations.Insert || AuditEventNames.IsSnapshot(e.EventName));
-        return RecordHistory.ReplayRaw(start <= 0 ? entries : entries.Skip(start));
+        var ordered = RecordHistory.InReplayOrder(entries).ToList();
+        var start = ordered.FindLastIndex(e => e.Operation == AuditOperations.Insert || AuditEventNames.IsSnapshot(e.EventName));
+        return RecordHistory.ReplayRaw(start <= 0 ? ordered : ordered.Skip(start));
     }
 
     private static readonly string[] RedactedTexts = [JsonSerializer.Serialize(AuditRedaction.Placeholder), JsonSerializer.Serialize(AuditRedaction.ChangedPlaceholder)];
@@ -466,6 +467,7 @@ public static class Reconciler
                 {
                     RecordKey = reader.GetString(0), Seq = reader.GetInt64(1), Operation = reader.GetString(2), EventName = Str(reader, 3),
                     OldValues = Str(reader, 4), NewValues = Str(reader, 5), Origin = "",
+                    Metadata = Str(reader, 3) == AuditEventNames.RetentionSnapshot ? Str(reader, 6) : null,
                 }
                 : null;
         }

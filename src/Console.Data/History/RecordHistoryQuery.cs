@@ -312,14 +312,23 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
     /// </summary>
     private static async Task<List<AuditEntry>> ReplayableAsync(ConsoleDbContext db, RecordRef record, long seq, CancellationToken cancellationToken, long? through = null)
     {
+        // A purge's snapshots stand at the seq of the last entry they replace (RecordHistory.InReplayOrder): few per record, read whole.
+        var snapshots = (await Own(db, record).Where(e => e.EventName == AuditEventNames.RetentionSnapshot)
+                .Select(e => new AuditEntry { Seq = e.Seq, Operation = e.Operation, EventName = e.EventName, NewValues = e.NewValues, Metadata = e.Metadata, OccurredAtUtc = e.OccurredAtUtc, Origin = "" })
+                .ToListAsync(cancellationToken))
+            .Where(e => RecordHistory.At(e) <= seq).ToList();
         var start = await Own(db, record)
-            .Where(e => e.Seq <= seq && (e.Operation == AuditOperations.Insert || e.EventName == AuditEventNames.CaptureBaseline || e.EventName == AuditEventNames.RetentionSnapshot))
+            .Where(e => e.Seq <= seq && (e.Operation == AuditOperations.Insert || e.EventName == AuditEventNames.CaptureBaseline))
             .OrderByDescending(e => e.Seq).Select(e => (long?)e.Seq).FirstOrDefaultAsync(cancellationToken) ?? 0;
+        var newestSnapshot = snapshots.Select(RecordHistory.At).DefaultIfEmpty(0).Max();
+        start = Math.Max(start, newestSnapshot);
         var end = through ?? seq;
         // Only what the replay reads: a record with thousands of versions loads a fraction of each entry.
-        return await Own(db, record).Where(e => e.Seq >= start && e.Seq <= end).OrderBy(e => e.Seq)
+        var entries = await Own(db, record).Where(e => e.Seq >= start && e.Seq <= end && e.EventName != AuditEventNames.RetentionSnapshot).OrderBy(e => e.Seq)
             .Select(e => new AuditEntry { Seq = e.Seq, Operation = e.Operation, EventName = e.EventName, OldValues = e.OldValues, NewValues = e.NewValues, OccurredAtUtc = e.OccurredAtUtc, Origin = "" })
             .ToListAsync(cancellationToken);
+        entries.AddRange(snapshots.Where(e => RecordHistory.At(e) >= start));
+        return [.. RecordHistory.InReplayOrder(entries)];
     }
 
     /// <summary>What an update changed, column by column, as its entry recorded it; nothing for other entries.</summary>

@@ -108,6 +108,24 @@ public static class AuditTextIndex
     /// prefix. Read through <see cref="AuditTextHit"/>, whose column is typed, so that SQL joins and orders on the index's
     /// rowid itself (a scalar raw query would be cast, and SQLite could then neither walk the index newest first nor stop early).
     /// </summary>
+    /// <summary>
+    /// Statements that drop the entries <paramref name="where"/> selects from the text index, run by the retention purge
+    /// in the transaction that deletes them. The newest indexed row stays (it is the indexer's watermark; a search joins
+    /// its hits to the entries, so a row without an entry finds nothing).
+    /// </summary>
+    public static IEnumerable<string> ForgetStatements(bool sqlServer, string where)
+    {
+        var seqs = $"SELECT Seq FROM {AuditStoreModel.EntriesTable} WHERE {where}";
+        if (sqlServer)
+        {
+            yield return $"DELETE FROM {AuditWordIndex.Table} WHERE Seq IN ({seqs})";
+        }
+        else
+        {
+            yield return $"DELETE FROM {Table} WHERE rowid IN ({seqs}) AND rowid < (SELECT max(rowid) FROM {Table})";
+        }
+    }
+
     public static IQueryable<long> Matching(ConsoleDbContext db, string text) => !db.Database.IsSqlite() ? AuditWordIndex.Matching(db, text) :
         db.Set<AuditTextHit>().FromSqlRaw($"SELECT rowid AS \"Seq\" FROM {Table} WHERE {Table} MATCH {{0}}", MatchExpression(text)).Select(h => h.Seq);
 

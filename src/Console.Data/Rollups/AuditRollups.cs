@@ -294,6 +294,45 @@ public static class AuditRollups
     }
 
     /// <summary>
+    /// The statements that take the entries <paramref name="where"/> selects (a WHERE over the entries table) out of every
+    /// rollup, run by the retention purge in the transaction that deletes them, before the delete: the counts go down
+    /// (rows that reach zero go), and the peaks and firsts of the actors and days they touched are worked out again from
+    /// the hourly rows left. Only entries the rollups have counted (at or below the mark) are taken out. After it the
+    /// rollups equal a fresh count of the entries that remain.
+    /// </summary>
+    public static IEnumerable<string> SubtractStatements(bool sqlServer, string where)
+    {
+        var hour = sqlServer ? SqlServerHour : SqliteHour;
+        var counted = $"({where}) AND Seq <= coalesce((SELECT ThroughSeq FROM {MarkTable} WHERE Name = '{AuditRollupMark.Hourly}'), 0)";
+        foreach (var (table, actor, bucket) in new[] { (HourTable, false, hour), (ActorHourTable, true, hour), (ActorDayTable, true, hour + " / 24 * 24") })
+        {
+            var actorValue = actor ? "coalesce(ActorName, '') AS ActorName, " : "";
+            var match = (actor ? "t.ActorName = s.ActorName AND " : "") + "t.Hour = s.Hour AND t.Operation = s.Operation AND t.TableName = s.TableName AND t.EventName = s.EventName AND t.OutOfBand = s.OutOfBand";
+            var gone = $"SELECT {actorValue}{bucket} AS Hour, Operation, coalesce(TableName, '') AS TableName, coalesce(EventName, '') AS EventName, OutOfBand, count(*) AS Count " +
+                       $"FROM {AuditStoreModel.EntriesTable} WHERE {counted} GROUP BY {(actor ? "coalesce(ActorName, ''), " : "")}{bucket}, Operation, coalesce(TableName, ''), coalesce(EventName, ''), OutOfBand";
+            yield return sqlServer
+                ? $"UPDATE t SET Count = t.Count - s.Count FROM {table} AS t JOIN ({gone}) AS s ON {match}"
+                : $"UPDATE {table} AS t SET Count = t.Count - s.Count FROM ({gone}) AS s WHERE {match}";
+            yield return $"DELETE FROM {table} WHERE Count <= 0";
+        }
+
+        // Peaks of the (actor, day) pairs touched: dropped, then set again from what the hourly rows still hold.
+        var touched = $"SELECT DISTINCT coalesce(ActorName, '') AS a, {hour} / 24 * 24 AS d FROM {AuditStoreModel.EntriesTable} " +
+                      $"WHERE {counted} AND Operation IN ('{AuditOperations.Update}', '{AuditOperations.Delete}')";
+        yield return $"DELETE FROM {ActorDayPeakTable} WHERE EXISTS (SELECT 1 FROM ({touched}) AS x WHERE x.a = {ActorDayPeakTable}.ActorName AND x.d = {ActorDayPeakTable}.Hour)";
+        yield return PeaksUpsert(sqlServer, touched);
+
+        // Firsts of the actors touched: dropped, then taken again from the hourly rows (as the backfill does).
+        var actors = $"SELECT DISTINCT ActorName FROM {AuditStoreModel.EntriesTable} WHERE {counted} AND ActorName IS NOT NULL";
+        yield return $"DELETE FROM {ActorFirstTable} WHERE ActorName IN ({actors})";
+        foreach (var (kind, value) in FirstKinds("Hour", sqlServer))
+        {
+            yield return FirstsUpsert(sqlServer, kind, value, "Hour",
+                $"FROM {ActorHourTable} WHERE ActorName IN ({actors}) AND ActorName <> '' AND OutOfBand = 0" + (kind == AuditActorFirst.OnTable ? " AND TableName <> ''" : ""));
+        }
+    }
+
+    /// <summary>
     /// Fills the daily rows and the firsts from the hourly per-actor rows (which count exactly the entries up to the mark):
     /// the migration that adds them runs this, so a store counted before them needs no recount.
     /// </summary>

@@ -1,0 +1,85 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace ComplianceConsole.Data.Retention;
+
+/// <summary>The runs of every job, as /jobs lists them: started, heartbeat while it runs, finished with its figures or its error.</summary>
+public static class JobLog
+{
+    public static async Task<long> StartAsync(ConsoleDbContext db, string job, string triggeredBy, DateTime nowUtc, CancellationToken cancellationToken = default)
+    {
+        var run = new JobRun { Job = job, TriggeredBy = triggeredBy, StartedAtUtc = nowUtc, HeartbeatAtUtc = nowUtc, Status = JobRun.Running };
+        db.JobRuns.Add(run);
+        await db.SaveChangesAsync(cancellationToken);
+        db.Entry(run).State = EntityState.Detached;
+        return run.Id;
+    }
+
+    public static Task HeartbeatAsync(ConsoleDbContext db, long id, DateTime nowUtc, CancellationToken cancellationToken = default) =>
+        db.JobRuns.Where(r => r.Id == id).ExecuteUpdateAsync(s => s.SetProperty(r => r.HeartbeatAtUtc, nowUtc), cancellationToken);
+
+    public static Task FinishAsync(ConsoleDbContext db, long id, DateTime nowUtc, string? error, string? summary, JobFigures? figures = null) =>
+        db.JobRuns.Where(r => r.Id == id).ExecuteUpdateAsync(s => s
+            .SetProperty(r => r.Status, error is null ? JobRun.Succeeded : JobRun.Failed)
+            .SetProperty(r => r.FinishedAtUtc, nowUtc)
+            .SetProperty(r => r.HeartbeatAtUtc, nowUtc)
+            .SetProperty(r => r.Error, error == null ? null : error.Length > 4000 ? error.Substring(0, 4000) : error)
+            .SetProperty(r => r.Summary, summary == null ? null : summary.Length > 2000 ? summary.Substring(0, 2000) : summary)
+            .SetProperty(r => r.RowsArchived, figures == null ? 0 : figures.Archived)
+            .SetProperty(r => r.RowsDeleted, figures == null ? 0 : figures.Deleted)
+            .SetProperty(r => r.ArchiveLocation, figures == null ? null : figures.Location)
+            .SetProperty(r => r.ArchiveSha256, figures == null ? null : figures.Sha256), CancellationToken.None);
+
+    /// <summary>Runs still marked running whose heartbeat is older than <paramref name="stuckAfter"/>: stuck (the process died or hangs).</summary>
+    public static IQueryable<JobRun> Stuck(ConsoleDbContext db, DateTime nowUtc, TimeSpan stuckAfter)
+    {
+        var before = nowUtc - stuckAfter;
+        return db.JobRuns.AsNoTracking().Where(r => r.Status == JobRun.Running && r.HeartbeatAtUtc < before);
+    }
+}
+
+/// <summary>What a run archived and deleted, and where its archive is.</summary>
+public sealed record JobFigures(long Archived, long Deleted, string? Location, string? Sha256);
+
+/// <summary>
+/// A lease row per job: one holder at a time, until it expires. Taken atomically (an update that only matches a free or
+/// expired lease, or the insert of a new one), renewed while the work goes on, released at the end. It guards the purge
+/// against a double run however Quartz fires (a misfire, two nodes, Run now while the schedule fires).
+/// </summary>
+public static class JobLeases
+{
+    public static async Task<bool> TryTakeAsync(ConsoleDbContext db, string name, string holder, DateTime nowUtc, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        var until = nowUtc + duration;
+        if (await db.JobLeases.Where(l => l.Name == name && (l.ExpiresAtUtc < nowUtc || l.Holder == holder))
+                .ExecuteUpdateAsync(s => s.SetProperty(l => l.Holder, holder).SetProperty(l => l.ExpiresAtUtc, until), cancellationToken) == 1)
+        {
+            return true;
+        }
+
+        if (await db.JobLeases.AnyAsync(l => l.Name == name, cancellationToken))
+        {
+            return false;
+        }
+
+        try
+        {
+            db.JobLeases.Add(new JobLease { Name = name, Holder = holder, ExpiresAtUtc = until });
+            await db.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (DbUpdateException)
+        {
+            return false; // another node inserted it first
+        }
+        finally
+        {
+            db.ChangeTracker.Clear();
+        }
+    }
+
+    public static async Task<JobLease?> CurrentAsync(ConsoleDbContext db, string name, CancellationToken cancellationToken = default) =>
+        await db.JobLeases.AsNoTracking().FirstOrDefaultAsync(l => l.Name == name, cancellationToken);
+
+    public static Task ReleaseAsync(ConsoleDbContext db, string name, string holder) =>
+        db.JobLeases.Where(l => l.Name == name && l.Holder == holder).ExecuteDeleteAsync(CancellationToken.None);
+}
