@@ -108,6 +108,6 @@ public sealed class ParallelChainVerificationTests
         Assert.False(verifier.AddBatch([Valid[12], Valid[13]]));
         Assert.False(verifier.AddBatch(Valid[11..20]));
 
-        Assert.Equal("BROKEN at seq 12: entry 12 is missing (the next stored entry is 13): an entry was deleted (11 entries before it verified).", verifier.Result().Describe());
+        Assert.Equal("BROKEN at seq 12: entry 12 is missing (the next stored entry is 13) and no retention purge recorded its removal: an entry was deleted (11 entries before it verified).", verifier.Result().Describe());
     }
 }

@@ -221,16 +221,25 @@ public sealed class RawSqlCaptureTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Only_entries_that_a_retention_anchor_covers_can_be_deleted()
+    public async Task Only_entries_inside_a_removed_range_with_an_anchor_after_them_can_be_deleted()
     {
         await StartAsync();
         await using (var db = new ModuleContext(Options))
         {
-            await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.RetentionPurged, "Item",
-                new Dictionary<string, string?> { ["table"] = "Item", ["fromSeq"] = "1", ["throughSeq"] = "1000", ["before"] = "9999-01-01" }));
+            var items = await db.Set<AuditEntry>().Where(e => e.TableName == "Item").OrderBy(e => e.Seq).ToListAsync();
+            await RawAsync($"INSERT INTO AuditRemovedRanges (FirstSeq, ThroughSeq, LastRowHash, RunId) VALUES ({items[0].Seq}, {items[^1].Seq}, '{items[^1].RowHash}', 'run-1')");
         }
 
-        await RawAsync("DELETE FROM AuditEntries WHERE TableName = 'Item'"); // covered: allowed
+        // A removed range alone is not enough: the anchor must follow in the chain.
+        var early = await Assert.ThrowsAsync<SqliteException>(() => RawAsync("DELETE FROM AuditEntries WHERE TableName = 'Item'"));
+        Assert.Contains("retention purge", early.Message);
+        await using (var db = new ModuleContext(Options))
+        {
+            await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.RetentionPurged, "retention/run-1",
+                new Dictionary<string, string?> { ["runId"] = "run-1" }));
+        }
+
+        await RawAsync("DELETE FROM AuditEntries WHERE TableName = 'Item'"); // inside the range, anchored: allowed
         var error = await Assert.ThrowsAsync<SqliteException>(() => RawAsync("DELETE FROM AuditEntries WHERE TableName = 'Owner'"));
         Assert.Contains("retention purge", error.Message);
         await using var check = new ModuleContext(Options);

@@ -102,7 +102,7 @@ public sealed class SqlServerScriptTests
     public void The_store_guards_parse_and_refuse_every_rewrite()
     {
         var guards = SqlServerAuditSql.Guards;
-        Assert.Equal(["audit_entries_refuse_delete", "audit_entries_refuse_out_of_sequence", "audit_entries_refuse_update"], guards.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["audit_entries_ranges_refuse_change", "audit_entries_refuse_delete", "audit_entries_refuse_out_of_sequence", "audit_entries_refuse_update"], guards.Keys.Order(StringComparer.Ordinal));
         foreach (var sql in guards.Values)
         {
             AssertParses(sql);
@@ -112,7 +112,9 @@ public sealed class SqlServerScriptTests
         Assert.Contains("@last - @first + 1 <> @count", guards["audit_entries_refuse_out_of_sequence"]); // a block, gap-free
         Assert.Contains("[Seq] > @last", guards["audit_entries_refuse_out_of_sequence"]); // never below the head
         Assert.Contains("INSTEAD OF DELETE", guards["audit_entries_refuse_delete"]);
-        Assert.Contains($"N'{AuditEventNames.RetentionPurged}'", guards["audit_entries_refuse_delete"]); // only what an anchor covers
+        Assert.Contains($"N'{AuditEventNames.RetentionPurged}'", guards["audit_entries_refuse_delete"]); // only with an anchor after it
+        Assert.Contains("[AuditRemovedRanges]", guards["audit_entries_refuse_delete"]); // only inside a removed range
+        Assert.Contains("INSTEAD OF UPDATE, DELETE", guards["audit_entries_ranges_refuse_change"]);
     }
 
     [Fact]

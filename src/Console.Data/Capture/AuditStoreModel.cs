@@ -80,6 +80,7 @@ public static class AuditStoreModel
             b.Property(r => r.LastRowHash).HasMaxLength(64).IsFixedLength();
             b.Property(r => r.RunId).HasMaxLength(64);
             b.HasIndex(r => r.RunId);
+            b.HasIndex(r => r.ThroughSeq); // the row hash before an entry whose predecessor was removed
         });
 
         builder.Entity<AuditSpoolMark>(b =>

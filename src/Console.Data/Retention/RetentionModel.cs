@@ -131,12 +131,13 @@ public sealed class JobLease
 }
 
 /// <summary>The store's record of a removed range (<see cref="RemovedRange"/>); append-only, like the entries.</summary>
-public sealed class AuditRemovedRangeRow
+public class AuditRemovedRangeRow
 {
-    public long FirstSeq { get; set; }
-    public long ThroughSeq { get; set; }
-    public string LastRowHash { get; set; } = "";
-    public string RunId { get; set; } = "";
+    // Virtual, unsealed: a context that opts into the trail may use change-tracking proxies.
+    public virtual long FirstSeq { get; set; }
+    public virtual long ThroughSeq { get; set; }
+    public virtual string LastRowHash { get; set; } = "";
+    public virtual string RunId { get; set; } = "";
 
     public RemovedRange ToRange() => new(FirstSeq, ThroughSeq, LastRowHash, RunId);
 }

@@ -666,6 +666,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
 
                     b.HasIndex("RunId");
 
+                    b.HasIndex("ThroughSeq");
+
                     b.ToTable("AuditRemovedRanges", (string)null);
                 });
 

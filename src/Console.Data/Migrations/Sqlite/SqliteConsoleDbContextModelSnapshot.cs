@@ -649,6 +649,8 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
 
                     b.HasIndex("RunId");
 
+                    b.HasIndex("ThroughSeq");
+
                     b.ToTable("AuditRemovedRanges", (string)null);
                 });
 

@@ -12,7 +12,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace ComplianceConsole.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteConsoleDbContext))]
-    [Migration("20261202045339_Retention")]
+    [Migration("20261202050507_Retention")]
     partial class Retention
     {
         /// <inheritdoc />
@@ -651,6 +651,8 @@ namespace ComplianceConsole.Data.Migrations.Sqlite
                     b.HasKey("FirstSeq");
 
                     b.HasIndex("RunId");
+
+                    b.HasIndex("ThroughSeq");
 
                     b.ToTable("AuditRemovedRanges", (string)null);
                 });

@@ -13,7 +13,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace ComplianceConsole.Data.Migrations.SqlServer
 {
     [DbContext(typeof(SqlServerConsoleDbContext))]
-    [Migration("20261202045344_Retention")]
+    [Migration("20261202050549_Retention")]
     partial class Retention
     {
         /// <inheritdoc />
@@ -668,6 +668,8 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasKey("FirstSeq");
 
                     b.HasIndex("RunId");
+
+                    b.HasIndex("ThroughSeq");
 
                     b.ToTable("AuditRemovedRanges", (string)null);
                 });

@@ -148,6 +148,11 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                 column: "RunId");
 
             migrationBuilder.CreateIndex(
+                name: "IX_AuditRemovedRanges_ThroughSeq",
+                table: "AuditRemovedRanges",
+                column: "ThroughSeq");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_JobRuns_Job_StartedAtUtc",
                 table: "JobRuns",
                 columns: new[] { "Job", "StartedAtUtc" });
