@@ -2,6 +2,7 @@ using ComplianceConsole.Data;
 using ComplianceConsole.Web.Auditing;
 using ComplianceConsole.Web.Cli;
 using ComplianceConsole.Web.Components;
+using ComplianceConsole.Web.Jobs;
 using ComplianceConsole.Web.Seeding;
 using ComplianceConsole.Web.Setup;
 using Microsoft.Extensions.FileProviders;
@@ -12,6 +13,7 @@ try
 {
     builder.Services.AddConsoleData(builder.Configuration, builder.Environment.ContentRootPath);
     builder.Services.AddConsoleWeb(builder.Configuration);
+    builder.Services.AddConsoleJobs(builder.Configuration, builder.Environment.ContentRootPath);
     builder.Services.AddSingleton<DemoSeeder>();
 
     if (ConsoleCommands.VerbOf(args) is { } verb)

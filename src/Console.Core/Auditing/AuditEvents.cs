@@ -46,6 +46,24 @@ public static class AuditEventNames
     /// <summary>A table's baseline is complete: every row that existed when capture began has its snapshot (metadata: table, rows).</summary>
     public const string CaptureBaselineCompleted = "capture.baseline_completed";
 
+    /// <summary>A retention policy was set (metadata: scope, before, after in days or "forever", reason; approvedBy when a second officer approved a shortening).</summary>
+    public const string RetentionPolicyChanged = "retention.policy_changed";
+
+    /// <summary>A shortening of a policy waits for a second officer (metadata: change, scope, before, after, reason).</summary>
+    public const string RetentionPolicyRequested = "retention.policy_requested";
+
+    /// <summary>A second officer rejected a pending shortening, or its requester withdrew it (metadata: change, scope, note).</summary>
+    public const string RetentionPolicyRejected = "retention.policy_rejected";
+
+    /// <summary>A purge run failed; nothing it had not archived and anchored was deleted (metadata: run, step, reason).</summary>
+    public const string RetentionPurgeFailed = "retention.purge_failed";
+
+    /// <summary>A legal hold was placed (target: hold/id; metadata: query, from, to, reason, reference).</summary>
+    public const string HoldPlaced = "hold.placed";
+
+    /// <summary>A legal hold was released (metadata: reason, reference).</summary>
+    public const string HoldReleased = "hold.released";
+
     /// <summary>A record's state kept by a retention purge before it deletes the entries behind it (written by the archive; same shape as a baseline).</summary>
     public const string RetentionSnapshot = "retention.snapshot";
 

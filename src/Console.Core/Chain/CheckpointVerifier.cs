@@ -111,18 +111,18 @@ public sealed class CheckpointVerifier
 
     /// <summary>
     /// Call for each live entry (<paramref name="firstSeq"/> = <paramref name="throughSeq"/>) and each range a retention
-    /// purge removed (<paramref name="rowHash"/> is its last entry's), in seq order. A checkpoint inside a removed range,
+    /// purge removed (<paramref name="rowHash"/> is its last entry's, null when not known), in seq order. A checkpoint inside a removed range,
     /// before its last entry, cannot be compared with the live store; the range's archive holds the entry it signed.
     /// </summary>
-    public void Observe(long firstSeq, long throughSeq, string rowHash)
+    public void Observe(long firstSeq, long throughSeq, string? rowHash)
     {
         _firstSeq ??= firstSeq;
         _count += throughSeq - firstSeq + 1;
         for (; _next < _signedBySeq.Count && _signedBySeq[_next].Checkpoint.Seq <= throughSeq; _next++)
         {
-            if (_signedBySeq[_next].Checkpoint.Seq < firstSeq || _signedBySeq[_next].Checkpoint.Seq == throughSeq)
+            if (_signedBySeq[_next].Checkpoint.Seq < firstSeq || _signedBySeq[_next].Checkpoint.Seq == throughSeq && rowHash is not null)
             {
-                Compare(_signedBySeq[_next], throughSeq, rowHash);
+                Compare(_signedBySeq[_next], throughSeq, rowHash ?? "");
             }
         }
 

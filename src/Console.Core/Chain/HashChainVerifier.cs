@@ -57,6 +57,8 @@ public sealed class HashChainVerifier
     private readonly IEnumerator<RemovedRange>? _ranges;
     private readonly Dictionary<string, RemovedRangeDigest> _runs = new(StringComparer.Ordinal);
     private RemovedRange? _range;
+    private (long Seq, string Problem)? _rangeProblem;
+    private readonly Dictionary<string, long> _runFirstSeq = new(StringComparer.Ordinal);
     private long _lastRangeThrough;
     private long _expectedSeq;
     private string _previousRowHash;
@@ -76,10 +78,11 @@ public sealed class HashChainVerifier
     }
 
     /// <summary>
-    /// Told, in seq order, of every live entry (seq, seq, its row hash) and every removed range (first, through, the row
-    /// hash of its last entry): what a checkpoint verifier needs to count entries and compare row hashes.
+    /// Told, in seq order, of every live entry (seq, seq, its row hash) and every removed stretch (first, through, the row
+    /// hash of its last entry, or null when that entry's hash is not known here: removed entries before an entry kept
+    /// inside a range): what a checkpoint verifier needs to count entries and compare row hashes.
     /// </summary>
-    public Action<long, long, string>? Observer { get; init; }
+    public Action<long, long, string?>? Observer { get; init; }
 
     /// <summary>The last seq told to <see cref="Observer"/>: after a break, the caller tells it of the entries after this one.</summary>
     public long ObservedThrough { get; private set; }
@@ -152,6 +155,12 @@ public sealed class HashChainVerifier
             return _failure;
         }
 
+        if (_rangeProblem is { } bad)
+        {
+            Fail(bad.Seq, bad.Problem);
+            return _failure!;
+        }
+
         if (_range is not null)
         {
             Fail(_range.FirstSeq, $"a removed range {_range.FirstSeq}..{_range.ThroughSeq} is recorded beyond the newest entry: the entries after it are missing");
@@ -161,7 +170,7 @@ public sealed class HashChainVerifier
         if (_runs.Count > 0)
         {
             var run = _runs.First();
-            Fail(_expectedSeq, $"{run.Value.Ranges} removed range(s) of purge run {run.Key} have no anchor in the chain: entries were deleted without a retention purge");
+            Fail(_runFirstSeq[run.Key], $"{run.Value.Ranges} removed range(s) of purge run {run.Key} have no anchor in the chain: entries were deleted without a retention purge");
             return _failure!;
         }
 
@@ -206,6 +215,11 @@ public sealed class HashChainVerifier
     /// <summary>The sequential part of the check: seqs, removed ranges and anchors, in order. Advances the state past the entry.</summary>
     private Link LinkOf(AuditEntry entry)
     {
+        if (_rangeProblem is { } bad)
+        {
+            return new Link(null, null, bad.Problem, bad.Seq);
+        }
+
         // Step over the ranges that end before this entry, linking through each.
         while (_range is { } range && range.ThroughSeq < entry.Seq && range.FirstSeq <= _expectedSeq)
         {
@@ -234,6 +248,7 @@ public sealed class HashChainVerifier
         else if (entry.Seq > _expectedSeq && _range is { } inside && inside.FirstSeq <= _expectedSeq && entry.Seq <= inside.ThroughSeq)
         {
             // Kept inside a removed range: the entries before it are gone, so it cannot be linked, only hashed.
+            Observer?.Invoke(_expectedSeq, entry.Seq - 1, null);
             _removed += entry.Seq - _expectedSeq;
             link = new Link(null, inside.ThroughSeq == entry.Seq ? inside.LastRowHash : null, null);
         }
@@ -303,14 +318,14 @@ public sealed class HashChainVerifier
         var range = _ranges.Current;
         if (range.FirstSeq <= _lastRangeThrough || range.ThroughSeq < range.FirstSeq)
         {
-            _failure ??= new ChainVerificationResult(false, _checked, range.FirstSeq,
-                $"the removed range {range.FirstSeq}..{range.ThroughSeq} overlaps the one before it or is empty: the ranges were altered", _expectedSeq - 1, _previousRowHash);
+            _rangeProblem ??= (range.FirstSeq, $"the removed range {range.FirstSeq}..{range.ThroughSeq} overlaps the one before it or is empty: the ranges were altered");
         }
 
         _lastRangeThrough = range.ThroughSeq;
         if (!_runs.TryGetValue(range.RunId, out var digest))
         {
             _runs[range.RunId] = digest = new RemovedRangeDigest();
+            _runFirstSeq[range.RunId] = range.FirstSeq;
         }
 
         digest.Add(range);

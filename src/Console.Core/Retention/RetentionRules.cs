@@ -76,13 +76,15 @@ public static class RetentionRules
 
         if (days > MaxDays)
         {
-            return $"{days:N0} days is over 100 years. Choose forever instead, or a number of days up to 36,500.";
+            return string.Create(CultureInfo.InvariantCulture, $"{days:N0} days is over 100 years. Choose forever instead, or a number of days up to 36,500.");
         }
 
         if (floor is not null && (days is { } d && d < floor.Days))
         {
-            return $"{scope} must keep entries at least {Describe(floor.Days)} ({floor.Days:N0} days) under {floor.Regulation}. "
-                + $"Choose {floor.Days:N0} days or more, or forever.";
+            var named = Describe(floor.Days);
+            return string.Create(CultureInfo.InvariantCulture, $"{scope} must keep entries at least {named}")
+                + (named.EndsWith(" days", StringComparison.Ordinal) ? "" : string.Create(CultureInfo.InvariantCulture, $" ({floor.Days:N0} days)"))
+                + string.Create(CultureInfo.InvariantCulture, $" under {floor.Regulation}. Choose {floor.Days:N0} days or more, or forever.");
         }
 
         return null;

@@ -2,7 +2,9 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using ComplianceConsole.Core.Chain;
 using ComplianceConsole.Core.Export;
+using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Core.Retention;
+using Microsoft.EntityFrameworkCore;
 
 namespace ComplianceConsole.Data.Archive;
 
@@ -141,5 +143,99 @@ public static class ArchiveVerifier
         }
 
         return snapshots;
+    }
+
+    /// <summary>
+    /// The live chain and its archives together (`verify --archives ROOT`), read-only: every retention anchor in the chain
+    /// has its archive under <paramref name="root"/>; each archive verifies alone; its manifest is the one the anchor
+    /// hashed; and at each place an archived run begins, its first entry links to what the live store has just before
+    /// it (a live entry's row hash, a removed range's last row hash, or the genesis). With the chain's own verification
+    /// (which proves every missing seq is a recorded range matching its anchor's digest), nothing is lost between
+    /// archive and live.
+    /// </summary>
+    public static async Task<(IReadOnlyList<string> Problems, string Summary)> WithChainAsync(DbContext db, string root, CheckpointPublicKey key, CancellationToken cancellationToken = default)
+    {
+        var problems = new List<string>();
+        var anchors = await db.Set<AuditEntry>().AsNoTracking().Where(e => e.EventName == AuditEventNames.RetentionPurged).OrderBy(e => e.Seq)
+            .Select(e => new { e.Seq, e.Metadata }).ToListAsync(cancellationToken);
+        long entries = 0, boundaries = 0;
+        foreach (var anchor in anchors)
+        {
+            var details = EventSummary.Metadata(anchor.Metadata);
+            if (details.GetValueOrDefault(Core.Chain.AnchorFields.RunId) is not { } runId)
+            {
+                continue;
+            }
+
+            var folder = Path.Combine(root, "purge-" + runId);
+            var archive = await VerifyAsync(folder, key, cancellationToken);
+            if (archive.Manifest is null)
+            {
+                problems.Add($"The anchor at seq {anchor.Seq} (run {runId}) has no archive at {folder}: {archive.Problems[0]}");
+                continue;
+            }
+
+            problems.AddRange(archive.Problems.Select(p => $"Archive of run {runId}: {p}"));
+            if (archive.Manifest.Hash() != details.GetValueOrDefault(Core.Chain.AnchorFields.ManifestSha256))
+            {
+                problems.Add($"The archive at {folder} is not the one the anchor at seq {anchor.Seq} recorded: its manifest hashes to {archive.Manifest.Hash()}, the anchor says {details.GetValueOrDefault(Core.Chain.AnchorFields.ManifestSha256)}.");
+                continue;
+            }
+
+            entries += archive.Manifest.Entries;
+
+            // Entries still live inside the run's ranges (kept by a hold placed during the purge) must be the archived ones.
+            var ranges = db.Set<Retention.AuditRemovedRangeRow>().AsNoTracking().Where(r => r.RunId == runId);
+            var kept = await db.Set<AuditEntry>().AsNoTracking().Where(e => ranges.Any(r => r.FirstSeq <= e.Seq && r.ThroughSeq >= e.Seq))
+                .Select(e => new { e.Seq, e.RowHash }).ToDictionaryAsync(e => e.Seq, e => e.RowHash, cancellationToken);
+            if (kept.Count > 0)
+            {
+                await foreach (var line in File.ReadLinesAsync(Path.Combine(folder, ArchiveManifest.EntriesJson), cancellationToken))
+                {
+                    using var doc = JsonDocument.Parse(line);
+                    var seq = doc.RootElement.GetProperty("seq").GetInt64();
+                    if (kept.Remove(seq, out var live) && live != doc.RootElement.GetProperty("row_hash").GetString())
+                    {
+                        problems.Add($"Entry {seq}, kept live inside a range run {runId} removed, is not the entry its archive holds: it was altered after the purge.");
+                    }
+                }
+            }
+
+            foreach (var (seq, previous) in await RunStartsAsync(Path.Combine(folder, ArchiveManifest.EntriesJson), cancellationToken))
+            {
+                boundaries++;
+                var before = seq - 1;
+                var live = await db.Set<AuditEntry>().AsNoTracking().Where(e => e.Seq == before).Select(e => e.RowHash).FirstOrDefaultAsync(cancellationToken)
+                    ?? await db.Set<Retention.AuditRemovedRangeRow>().AsNoTracking().Where(r => r.ThroughSeq == before).Select(r => r.LastRowHash).FirstOrDefaultAsync(cancellationToken)
+                    ?? (before == 0 ? HashChain.GenesisHash : null);
+                if (live != previous)
+                {
+                    problems.Add($"Archived entry {seq} (run {runId}) links to row hash {previous}, but the store has {(live is null ? $"no record of entry {before}" : live)} before it: archive and chain do not join there.");
+                }
+            }
+        }
+
+        var summary = $"Archives: {anchors.Count} anchor(s) in the chain, {entries:N0} archived entries under {root}, each archive verified alone and joined to the live chain at {boundaries:N0} place(s).";
+        return (problems, summary);
+    }
+
+    /// <summary>Where each run of consecutive seqs in an archive begins, with the previous row hash its first entry names.</summary>
+    private static async Task<List<(long Seq, string? Previous)>> RunStartsAsync(string entriesJson, CancellationToken cancellationToken)
+    {
+        var starts = new List<(long, string?)>();
+        long last = -1;
+        await foreach (var line in File.ReadLinesAsync(entriesJson, cancellationToken))
+        {
+            using var doc = JsonDocument.Parse(line);
+            var seq = doc.RootElement.GetProperty("seq").GetInt64();
+            if (seq != last + 1)
+            {
+                starts.Add((seq, doc.RootElement.TryGetProperty("previous_row_hash", out var p) ? p.GetString() : null));
+            }
+
+            last = seq;
+        }
+
+        return starts;
     }
 }

@@ -29,6 +29,20 @@ public static class JobLog
             .SetProperty(r => r.ArchiveLocation, figures == null ? null : figures.Location)
             .SetProperty(r => r.ArchiveSha256, figures == null ? null : figures.Sha256), CancellationToken.None);
 
+    /// <summary>A run recorded once it is over (short, frequent work: a checkpoint, a rollup pass).</summary>
+    public static async Task RecordAsync(ConsoleDbContext db, string job, string triggeredBy, DateTime startedUtc, DateTime finishedUtc, string? error, string? summary,
+        CancellationToken cancellationToken = default)
+    {
+        var run = new JobRun
+        {
+            Job = job, TriggeredBy = triggeredBy, StartedAtUtc = startedUtc, FinishedAtUtc = finishedUtc, HeartbeatAtUtc = finishedUtc,
+            Status = error is null ? JobRun.Succeeded : JobRun.Failed, Error = error?.Length > 4000 ? error[..4000] : error, Summary = summary?.Length > 2000 ? summary[..2000] : summary,
+        };
+        db.JobRuns.Add(run);
+        await db.SaveChangesAsync(cancellationToken);
+        db.Entry(run).State = EntityState.Detached;
+    }
+
     /// <summary>Runs still marked running whose heartbeat is older than <paramref name="stuckAfter"/>: stuck (the process died or hangs).</summary>
     public static IQueryable<JobRun> Stuck(ConsoleDbContext db, DateTime nowUtc, TimeSpan stuckAfter)
     {
@@ -82,4 +96,26 @@ public static class JobLeases
 
     public static Task ReleaseAsync(ConsoleDbContext db, string name, string holder) =>
         db.JobLeases.Where(l => l.Name == name && l.Holder == holder).ExecuteDeleteAsync(CancellationToken.None);
+}
+
+/// <summary>The jobs the console runs, by the name their runs are listed under.</summary>
+public static class JobNames
+{
+    public const string Purge = RetentionPurger.JobName;
+    public const string Checkpoint = "audit.checkpoint";
+    public const string Verification = "audit.verification";
+    public const string Reconciliation = "audit.reconciliation";
+    public const string Rollups = "audit.rollups";
+
+    public static readonly IReadOnlyList<string> All = [Purge, Checkpoint, Verification, Reconciliation, Rollups];
+
+    public static string Describe(string job) => job switch
+    {
+        Purge => "Retention purge",
+        Checkpoint => "Signed checkpoint",
+        Verification => "Chain verification",
+        Reconciliation => "Reconciliation",
+        Rollups => "Rollups and text index",
+        _ => job,
+    };
 }

@@ -10,8 +10,10 @@ public static class ConsoleCommands
 {
     private static readonly (string Verb, string Usage, string Summary)[] Verbs =
     [
-        ("verify", "verify [--database FILE] [--checkpoints FOLDER --public-key FILE] [--spool FILE]",
-            "read-only: recompute the hash chain, check capture triggers and signed checkpoints; exit 1 names what is wrong"),
+        ("verify", "verify [--database FILE] [--checkpoints FOLDER --public-key FILE] [--spool FILE] [--archives FOLDER]",
+            "read-only: recompute the hash chain (across the ranges retention removed), check capture triggers, signed checkpoints and, with --archives, every retention archive and how it joins the chain; exit 1 names what is wrong"),
+        ("verify-archive", "verify-archive FOLDER [--public-key FILE]",
+            "read-only: check one retention archive alone, offline (signed manifest, every file's SHA-256, each entry's hashes); exit 1 says what differs"),
         ("checkpoint", "checkpoint", "sign a checkpoint of the chain now (written to Audit:Checkpoints:Folder and recorded in the chain)"),
         ("seed", "seed", "delete the SQLite database and recreate it with fresh demo data"),
         ("rebuild-rollups", "rebuild-rollups", "empty the rollups (the counts of the histogram, the dashboard and its findings) and count the whole trail again"),
@@ -86,6 +88,9 @@ public static class ConsoleCommands
             case "verify-export":
                 return await ExportCommand.VerifyAsync(args[1..], builder.Configuration, builder.Environment.ContentRootPath);
 
+            case "verify-archive":
+                return await ArchiveCommand.VerifyAsync(args[1..], builder.Configuration, builder.Environment.ContentRootPath);
+
             case "remove-capture":
             {
                 await using var app = builder.Build();
@@ -145,6 +150,7 @@ public static class ConsoleCommands
         "--values" => "changed",
         "--as" => "olivia.officer@console.local",
         "--manifest" => "deletes.csv.manifest.json",
+        "--archives" => "App_Data/archives",
         _ => "VALUE",
     };
 }

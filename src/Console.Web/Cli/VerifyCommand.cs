@@ -17,7 +17,7 @@ public static class VerifyCommand
 {
     public static async Task<int> RunAsync(string[] args, IConfiguration configuration, string contentRoot)
     {
-        var options = ConsoleCommands.Options(args, "verify", "--database", "--checkpoints", "--public-key", "--spool");
+        var options = ConsoleCommands.Options(args, "verify", "--database", "--checkpoints", "--public-key", "--spool", "--archives");
         var settings = options.TryGetValue("--database", out var file)
             ? new DatabaseSettings(DatabaseProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(file) }.ToString())
             : DatabaseSettings.From(configuration, contentRoot);
@@ -71,6 +71,32 @@ public static class VerifyCommand
         var report = await db.VerifyAuditChainAsync(checkpoints, signatures);
         var valid = report.IsValid;
         Console.WriteLine(report.Describe());
+
+        // Retention archives: each anchor's archive verified alone, and joined to the live chain where its runs begin.
+        if (options.TryGetValue("--archives", out var archives))
+        {
+            if (publicKeyPath is null || !File.Exists(publicKeyPath))
+            {
+                await Console.Error.WriteLineAsync($"verify: --archives needs the checkpoint public key that signed them: --public-key FILE{(publicKeyPath is null ? "" : $" (none at {publicKeyPath})")}.");
+                return 2;
+            }
+
+            if (!Directory.Exists(archives))
+            {
+                await Console.Error.WriteLineAsync($"verify: there is no archive folder at {Path.GetFullPath(archives)}. Give the folder that holds the purge-* run folders (Retention:ArchiveFolder).");
+                return 2;
+            }
+
+            using var archiveKey = CheckpointPublicKey.FromPemFile(publicKeyPath);
+            var (problems, summary) = await Data.Archive.ArchiveVerifier.WithChainAsync(db, Path.GetFullPath(archives), archiveKey);
+            Console.WriteLine(problems.Count == 0 ? summary : $"ARCHIVES BROKEN: {problems.Count} problem(s). {summary}");
+            foreach (var problem in problems)
+            {
+                Console.WriteLine("  " + problem);
+            }
+
+            valid &= problems.Count == 0;
+        }
 
         // The never-block spool of this installation (or the one named): changes committed but not yet in the chain.
         var spoolPath = options.GetValueOrDefault("--spool")

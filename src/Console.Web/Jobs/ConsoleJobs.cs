@@ -1,0 +1,193 @@
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data;
+using ComplianceConsole.Data.Archive;
+using ComplianceConsole.Data.Capture;
+using ComplianceConsole.Data.Queries;
+using ComplianceConsole.Data.Retention;
+using ComplianceConsole.Web.Auditing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Quartz;
+
+namespace ComplianceConsole.Web.Jobs;
+
+/// <summary>
+/// Quartz, in one place: the scheduler keeps its jobs and triggers in the console's own database (the ADO job store:
+/// QRTZ_* tables, created when missing), one node on SQLite, clustered on SQL Server. The purge runs on the configured
+/// cron schedule; a schedule missed while the console was down fires once as soon as it is back (misfire: fire and
+/// proceed), and never twice at once (DisallowConcurrentExecution here, the purge's own lease row across nodes).
+/// </summary>
+public static class ConsoleJobs
+{
+    public static readonly JobKey PurgeJob = new(JobNames.Purge, "console");
+    public static readonly TriggerKey PurgeSchedule = new(JobNames.Purge + ".schedule", "console");
+
+    public static IServiceCollection AddConsoleJobs(this IServiceCollection services, IConfiguration configuration, string contentRoot)
+    {
+        var database = DatabaseSettings.From(configuration, contentRoot);
+        services.Configure<RetentionOptions>(configuration.GetSection("Retention"));
+        services.AddSingleton(sp => new RetentionPlanner(sp.GetRequiredService<AuditSearchService>()));
+        services.AddSingleton(sp => new RetentionAdmin(sp.GetRequiredService<RetentionPlanner>(), sp.GetRequiredService<IOptions<RetentionOptions>>().Value));
+        services.AddSingleton<RetentionRunner>();
+        services.AddSingleton<JobsService>();
+
+        var retention = configuration.GetSection("Retention").Get<RetentionOptions>() ?? new RetentionOptions();
+        services.AddQuartz(q =>
+        {
+            q.ConfigureScheduler(o =>
+            {
+                o.InstanceName = "ComplianceConsole";
+                o.GenerateInstanceId = true; // a cluster node per process on SQL Server
+            });
+            q.UsePersistentStore(store =>
+            {
+                store.UseSystemTextJsonSerializer();
+                store.ProvisionSchema();
+                if (database.Provider == DatabaseProvider.SqlServer)
+                {
+                    store.UseSqlServer(database.ConnectionString);
+                    store.UseClustering(); // every node runs the scheduler; a trigger fires on one of them
+                }
+                else
+                {
+                    store.UseSqlite(database.ConnectionString); // Quartz refuses clustering on SQLite: one node
+                }
+            });
+            q.AddJob<RetentionPurgeJob>(j => j.WithIdentity(PurgeJob).StoreDurably().DisallowConcurrentExecution()
+                .WithDescription("Archive, verify, anchor and delete expired audit entries"));
+            if (!string.IsNullOrWhiteSpace(retention.Schedule))
+            {
+                q.AddTrigger(t => t.ForJob(PurgeJob).WithIdentity(PurgeSchedule).WithSchedule(CronScheduleBuilder.Create(retention.Schedule)
+                    .InTimeZone(TimeZoneInfo.Utc).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
+            }
+        });
+        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        return services;
+    }
+}
+
+/// <summary>The purge as a Quartz job: who asked (the schedule, or the person who pressed Run now) travels in its data map.</summary>
+public sealed class RetentionPurgeJob(RetentionRunner runner) : IJob
+{
+    public const string ActorId = "actorId";
+    public const string ActorName = "actorName";
+    public const string ActorRoles = "actorRoles";
+    public const string Origin = "origin";
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var data = context.MergedJobDataMap;
+        var who = data.ContainsKey(ActorName)
+            ? new AuditContext(new AuditActor(data.GetString(ActorId) ?? "", data.GetString(ActorName) ?? "", (data.GetString(ActorRoles) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)),
+                data.GetString(Origin) ?? "page:/jobs", Guid.NewGuid().ToString("N"))
+            : AuditContext.ForJob(JobNames.Purge);
+        await runner.RunAsync(who, cancellationToken);
+    }
+}
+
+/// <summary>Runs one purge: the run is listed on /jobs from start to end, and a failure is recorded in the chain and the list.</summary>
+public sealed class RetentionRunner(DatabaseSettings settings, IOptions<RetentionOptions> retention, IOptions<AuditOptions> audit, IHostEnvironment host,
+    RetentionPlanner planner, TimeProvider time, ILogger<RetentionRunner> log)
+{
+    public IArchiveSink Sink => new FolderArchiveSink(ContentPath.Resolve(retention.Value.ArchiveFolder, host.ContentRootPath));
+
+    public async Task<PurgeOutcome?> RunAsync(AuditContext who, CancellationToken cancellationToken)
+    {
+        var by = who.Actor.Name;
+        ConsoleDbContext Open() => ConsoleDbContextFactory.Create(settings, b => b.UseAuditTrail(new AuditContextAccessor(who), time));
+        long runId;
+        await using (var db = Open())
+        {
+            runId = await JobLog.StartAsync(db, JobNames.Purge, by.StartsWith("system:", StringComparison.Ordinal) ? "schedule" : by, time.GetUtcNow().UtcDateTime, cancellationToken);
+        }
+
+        var (key, checkpoints) = CheckpointService.Open(audit.Value.Checkpoints, host.ContentRootPath);
+        using (key)
+        {
+            try
+            {
+                var purger = new RetentionPurger(planner, retention.Value, Sink, key, checkpoints, time);
+                var outcome = await purger.RunAsync(Open, by, runId, cancellationToken);
+                await using var db = Open();
+                await JobLog.FinishAsync(db, runId, time.GetUtcNow().UtcDateTime, null, outcome.Message,
+                    new JobFigures(outcome.Archived, outcome.Deleted, outcome.Location, outcome.ManifestSha256));
+                log.LogInformation("Retention purge: {Message}", outcome.Message);
+                return outcome;
+            }
+            catch (Exception ex)
+            {
+                log.LogError(ex, "The retention purge failed; nothing it had not archived, verified and anchored was deleted.");
+                var reason = ex is OperationCanceledException ? "It was stopped (the console shut down); the next run finishes it." : ex.Message;
+                await using var db = Open();
+                await JobLog.FinishAsync(db, runId, time.GetUtcNow().UtcDateTime, reason, null);
+                await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.RetentionPurgeFailed, "retention/purge",
+                    new Dictionary<string, string?> { ["reason"] = reason.Length > 500 ? reason[..500] : reason }), CancellationToken.None);
+                return null;
+            }
+        }
+    }
+}
+
+/// <summary>What /jobs and /health read about the jobs: the schedule, the runs, whether a purge failed or is stuck; and Run now.</summary>
+public sealed class JobsService(ISchedulerFactory schedulers, DatabaseSettings settings, IOptions<RetentionOptions> retention, TimeProvider time)
+{
+    public RetentionOptions Options => retention.Value;
+
+    /// <summary>The purge's cron expression and next fire time (UTC), or nulls when it runs only on demand.</summary>
+    public async Task<(string? Cron, DateTimeOffset? Next)> PurgeScheduleAsync(CancellationToken cancellationToken = default)
+    {
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+        var trigger = await scheduler.GetTrigger(ConsoleJobs.PurgeSchedule, cancellationToken);
+        return trigger is null ? (null, null) : (retention.Value.Schedule, trigger.NextFireTimeUtc);
+    }
+
+    /// <summary>Asks Quartz to run the purge now, as <paramref name="who"/>. False when a purge is already running.</summary>
+    public async Task<bool> RunPurgeNowAsync(AuditContext who, CancellationToken cancellationToken = default)
+    {
+        await using (var db = ConsoleDbContextFactory.Create(settings))
+        {
+            if (await JobLeases.CurrentAsync(db, JobNames.Purge, cancellationToken) is { } lease && lease.ExpiresAtUtc > time.GetUtcNow().UtcDateTime)
+            {
+                return false;
+            }
+        }
+
+        var scheduler = await schedulers.GetScheduler(cancellationToken);
+
+        await scheduler.TriggerJob(ConsoleJobs.PurgeJob, new JobDataMap
+        {
+            [RetentionPurgeJob.ActorId] = who.Actor.Id, [RetentionPurgeJob.ActorName] = who.Actor.Name,
+            [RetentionPurgeJob.ActorRoles] = string.Join(',', who.Actor.Roles), [RetentionPurgeJob.Origin] = who.Origin,
+        }, cancellationToken);
+        return true;
+    }
+
+    /// <summary>The newest runs, optionally of one job.</summary>
+    public async Task<List<JobRun>> RunsAsync(string? job, int take, CancellationToken cancellationToken = default)
+    {
+        await using var db = ConsoleDbContextFactory.Create(settings);
+        var runs = db.JobRuns.AsNoTracking();
+        if (job is not null)
+        {
+            runs = runs.Where(r => r.Job == job);
+        }
+
+        return await runs.OrderByDescending(r => r.Id).Take(take).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>The purge's trouble, if any: its newest run failed, or a run has been silent longer than the stuck limit.</summary>
+    public async Task<string?> PurgeProblemAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = ConsoleDbContextFactory.Create(settings);
+        var now = time.GetUtcNow().UtcDateTime;
+        if (await JobLog.Stuck(db, now, TimeSpan.FromMinutes(Math.Max(1, retention.Value.StuckMinutes))).Where(r => r.Job == JobNames.Purge).FirstOrDefaultAsync(cancellationToken) is { } stuck)
+        {
+            return $"The retention purge started {stuck.StartedAtUtc:yyyy-MM-dd HH:mm} UTC has not reported for over {retention.Value.StuckMinutes} minutes: it is stuck or its process died. The next run finishes its work; see /jobs.";
+        }
+
+        var last = await db.JobRuns.AsNoTracking().Where(r => r.Job == JobNames.Purge && r.Status != JobRun.Running).OrderByDescending(r => r.Id).FirstOrDefaultAsync(cancellationToken);
+        return last?.Status == JobRun.Failed
+            ? $"The last retention purge ({last.StartedAtUtc:yyyy-MM-dd HH:mm} UTC) failed: {last.Error} Nothing unarchived was deleted; see /jobs and run it again."
+            : null;
+    }
+}
