@@ -59,6 +59,7 @@ app.MapAccountEndpoints();
 app.MapAuditHealth();
 app.MapIntegrityReport();
 app.MapExportDownloads();
+app.MapJobDownloads();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await app.RunAsync();

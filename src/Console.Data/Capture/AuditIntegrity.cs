@@ -89,6 +89,14 @@ public static class AuditIntegrity
         async Task<IntegrityItem> AgreesAsync(long seq, string rowHash, DateTime signedAtUtc, string where)
         {
             var live = await entries.Where(e => e.Seq == seq).Select(e => e.RowHash).FirstOrDefaultAsync(cancellationToken);
+            if (live is null && await db.Set<Retention.AuditRemovedRangeRow>().AsNoTracking().Where(r => r.FirstSeq <= seq && r.ThroughSeq >= seq)
+                    .Select(r => new { r.ThroughSeq, r.LastRowHash, r.RunId }).FirstOrDefaultAsync(cancellationToken) is { } removed)
+            {
+                // Removed by a retention purge: the range records the hash at its end; inside it, the run's archive holds the entry.
+                live = removed.ThroughSeq == seq ? removed.LastRowHash : rowHash;
+                where += $" (its entry is in the archive of purge run {removed.RunId})";
+            }
+
             return live is not null && live == rowHash
                 ? Checkpoint(IntegrityLevel.Green, $"The checkpoint signed {Time(signedAtUtc)}{where} covers seq {seq:N0}, and the live chain agrees with it.")
                 : Checkpoint(IntegrityLevel.Red, live is null

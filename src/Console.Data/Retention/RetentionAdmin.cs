@@ -12,7 +12,7 @@ public sealed record HeldBy(long HoldId, string Reference, long Entries);
 
 /// <summary>One row of the retention page: a scope, its policy and floor, what it holds, and what today's run would do.</summary>
 public sealed record ScopeStatus(string Scope, int? Days, RetentionFloor? Floor, long Entries, DateTime? OldestUtc, DateTime? CutoffUtc,
-    long WouldPurge, long Held, IReadOnlyList<HeldBy> HeldBy, RetentionChange? Pending)
+    long WouldPurge, long Held, IReadOnlyList<HeldBy> HeldBy, RetentionChange? Pending, long EstimatedBytes = 0)
 {
     public bool IsFamily => RetentionScopes.IsFamily(Scope);
 }
@@ -53,14 +53,13 @@ public sealed class RetentionAdmin(RetentionPlanner planner, RetentionOptions op
         var pending = await db.RetentionChanges.AsNoTracking().Where(c => c.Status == RetentionChange.Pending).ToListAsync(cancellationToken);
         var scopes = only is null ? await ScopesAsync(db, auditOptions, cancellationToken) : [only];
         var statuses = new List<ScopeStatus>();
-        long bytes = 0;
         foreach (var scope in scopes)
         {
             var inScope = db.AuditEntries.AsNoTracking().Where(e => e.Seq <= head).Where(RetentionPlanner.InScope(scope));
             var entries = await inScope.LongCountAsync(cancellationToken);
             var oldest = await inScope.OrderBy(e => e.Seq).Select(e => (DateTime?)e.OccurredAtUtc).FirstOrDefaultAsync(cancellationToken);
             var rule = rules.GetValueOrDefault(scope);
-            long wouldPurge = 0, held = 0;
+            long wouldPurge = 0, held = 0, bytes = 0;
             var heldBy = new List<HeldBy>();
             if (rule?.CutoffUtc is not null && scope != RetentionScopes.Anchors)
             {
@@ -85,15 +84,15 @@ public sealed class RetentionAdmin(RetentionPlanner planner, RetentionOptions op
                     // About what the JSON Lines and the CSV take per entry: its values twice, plus the fixed columns and hashes.
                     var sample = await selected.OrderBy(e => e.Seq).Take(200)
                         .Select(e => (long)((e.OldValues ?? "").Length + (e.NewValues ?? "").Length + (e.Metadata ?? "").Length)).ToListAsync(cancellationToken);
-                    bytes += (long)(wouldPurge * (sample.DefaultIfEmpty(0).Average() * 4 + 1400));
+                    bytes = (long)(wouldPurge * (sample.DefaultIfEmpty(0).Average() * 4 + 1400));
                 }
             }
 
             statuses.Add(new ScopeStatus(scope, rule?.Days, options.FloorOf(scope), entries, oldest, rule?.CutoffUtc, wouldPurge, held, heldBy,
-                pending.FirstOrDefault(p => p.Scope == scope)));
+                pending.FirstOrDefault(p => p.Scope == scope), bytes));
         }
 
-        return new RetentionPreview(statuses, statuses.Sum(s => s.WouldPurge), statuses.Sum(s => s.Held), bytes, head);
+        return new RetentionPreview(statuses, statuses.Sum(s => s.WouldPurge), statuses.Sum(s => s.Held), statuses.Sum(s => s.EstimatedBytes), head);
     }
 
     /// <summary>

@@ -68,6 +68,28 @@ public sealed class BackgroundChecks(DatabaseSettings settings, IOptions<AuditOp
 
     private async Task RunAsync(string kind, AuditContext who, CancellationToken cancellationToken)
     {
+        var job = kind == Verify ? Data.Retention.JobNames.Verification : Data.Retention.JobNames.Reconciliation;
+        long runId = 0;
+        try
+        {
+            await using var runs = ConsoleDbContextFactory.Create(settings);
+            runId = await Data.Retention.JobLog.StartAsync(runs, job, who.Actor.Name, DateTime.UtcNow, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            log.LogWarning(ex, "The {Check} could not be listed on /jobs; it runs anyway.", kind);
+        }
+
+        await RunCheckAsync(kind, who, cancellationToken);
+        if (runId > 0 && Current(kind) is { } done)
+        {
+            await using var runs = ConsoleDbContextFactory.Create(settings);
+            await Data.Retention.JobLog.FinishAsync(runs, runId, DateTime.UtcNow, done.Passed == true ? null : done.Result ?? "It did not finish.", done.Passed == true ? done.Result : null);
+        }
+    }
+
+    private async Task RunCheckAsync(string kind, AuditContext who, CancellationToken cancellationToken)
+    {
         var watch = Stopwatch.StartNew();
         var lastReport = TimeSpan.Zero;
         void Report(long done, long total)

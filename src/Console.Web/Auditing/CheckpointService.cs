@@ -67,19 +67,42 @@ public sealed class CheckpointService(DatabaseSettings settings, IOptions<AuditO
             using var timer = new PeriodicTimer(TimeSpan.FromMinutes(options.Value.Checkpoints.IntervalMinutes));
             do
             {
+                var started = time.GetUtcNow().UtcDateTime;
+                string? error = null, summary = null;
                 try
                 {
                     if (await SignNowAsync(settings, key, sink, time, stoppingToken) is { } checkpoint)
                     {
                         log.LogInformation("Signed checkpoint of seq {Seq} into {Folder}.", checkpoint.Seq, sink.FilePath);
+                        summary = $"Signed seq {checkpoint.Seq:N0} into {sink.FilePath}.";
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     log.LogError(ex, "A checkpoint could not be signed; retried at the next interval.");
+                    error = ex.Message;
+                }
+
+                // Listed on /jobs when it signed or failed (an idle chain signs nothing, and is not listed every few minutes).
+                if (summary is not null || error is not null)
+                {
+                    await RecordRunAsync(started, error, summary);
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+    }
+
+    private async Task RecordRunAsync(DateTime started, string? error, string? summary)
+    {
+        try
+        {
+            await using var db = ConsoleDbContextFactory.Create(settings);
+            await Data.Retention.JobLog.RecordAsync(db, Data.Retention.JobNames.Checkpoint, "schedule", started, time.GetUtcNow().UtcDateTime, error, summary);
+        }
+        catch (Exception ex)
+        {
+            log.LogWarning(ex, "A checkpoint run could not be listed on /jobs.");
         }
     }
 }

@@ -30,6 +30,7 @@ public static class ConsoleJobs
         services.AddSingleton(sp => new RetentionAdmin(sp.GetRequiredService<RetentionPlanner>(), sp.GetRequiredService<IOptions<RetentionOptions>>().Value));
         services.AddSingleton<RetentionRunner>();
         services.AddSingleton<JobsService>();
+        services.AddScoped<RetentionActions>();
 
         var retention = configuration.GetSection("Retention").Get<RetentionOptions>() ?? new RetentionOptions();
         services.AddQuartz(q =>
@@ -129,7 +130,8 @@ public sealed class RetentionRunner(DatabaseSettings settings, IOptions<Retentio
 }
 
 /// <summary>What /jobs and /health read about the jobs: the schedule, the runs, whether a purge failed or is stuck; and Run now.</summary>
-public sealed class JobsService(ISchedulerFactory schedulers, DatabaseSettings settings, IOptions<RetentionOptions> retention, TimeProvider time)
+public sealed class JobsService(ISchedulerFactory schedulers, DatabaseSettings settings, IOptions<RetentionOptions> retention, IOptions<AuditOptions> audit,
+    IHostEnvironment host, TimeProvider time)
 {
     public RetentionOptions Options => retention.Value;
 
@@ -160,6 +162,49 @@ public sealed class JobsService(ISchedulerFactory schedulers, DatabaseSettings s
             [RetentionPurgeJob.ActorRoles] = string.Join(',', who.Actor.Roles), [RetentionPurgeJob.Origin] = who.Origin,
         }, cancellationToken);
         return true;
+    }
+
+    /// <summary>Signs a checkpoint, or brings the rollups and the text index up to the head, now: the run is listed like a scheduled one.</summary>
+    public async Task<RetentionResult> RunNowAsync(string job, AuditContext who, CancellationToken cancellationToken = default)
+    {
+        var started = time.GetUtcNow().UtcDateTime;
+        string? error = null, summary = null;
+        try
+        {
+            if (job == JobNames.Checkpoint)
+            {
+                var (key, sink) = CheckpointService.Open(audit.Value.Checkpoints, host.ContentRootPath);
+                using (key)
+                {
+                    await using var signing = ConsoleDbContextFactory.Create(settings, b => b.UseAuditTrail(new AuditContextAccessor(who), time));
+                    var checkpoint = await AuditCheckpoints.SignAsync(signing, key, sink, time, cancellationToken);
+                    summary = checkpoint is null ? "The chain had not moved since the last checkpoint: nothing to sign." : $"Signed seq {checkpoint.Seq:N0} into {sink.FilePath}.";
+                }
+            }
+            else
+            {
+                long counted = 0, step;
+                do
+                {
+                    await using var db = ConsoleDbContextFactory.Create(settings);
+                    counted += step = await Data.Rollups.AuditRollups.CatchUpAsync(db, cancellationToken: cancellationToken);
+                    await AuditTextIndex.CatchUpAsync(db, Data.Rollups.AuditRollups.DefaultBatch, cancellationToken);
+                }
+                while (step > 0);
+                summary = $"Counted {counted:N0} entries into the rollups; the text index is current.";
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            error = ex.Message;
+        }
+
+        await using (var db = ConsoleDbContextFactory.Create(settings))
+        {
+            await JobLog.RecordAsync(db, job, who.Actor.Name, started, time.GetUtcNow().UtcDateTime, error, summary, CancellationToken.None);
+        }
+
+        return new RetentionResult(error is null, error is null ? summary! : $"It failed: {error}");
     }
 
     /// <summary>The newest runs, optionally of one job.</summary>

@@ -15,7 +15,7 @@ namespace ComplianceConsole.Web.Setup;
 public sealed record AuditHealth(
     string Status, long ChainHeadSeq, int SpooledTransactions, int SpooledEntries, int UnsealedOutOfBandRows, bool NeverBlock, string Message,
     bool StoreWritable, string? StoreError, int UnreadableSpoolLines, int QuarantinedLines, string? NewestQuarantineReason, string? QuarantinePath,
-    IReadOnlyList<string> TamperSignals, string? LastReconciliation = null);
+    IReadOnlyList<string> TamperSignals, string? LastReconciliation = null, string? RetentionPurge = null);
 
 /// <summary>
 /// /health: whether every change is in the chain. Unhealthy (503) when the audit store refuses entries (probed on
@@ -29,7 +29,7 @@ public static class HealthEndpoint
         var readers = new AuthorizationPolicyBuilder()
             .AddRequirements(new RolesOrMonitorToken(options.MonitorToken, ConsoleRoles.TrailReaders.Split(',')))
             .Build();
-        app.MapGet("/health", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, ILoggerFactory loggers, CancellationToken ct) =>
+        app.MapGet("/health", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, ILoggerFactory loggers, Jobs.JobsService jobs, CancellationToken ct) =>
             {
                 var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct);
                 if (health.Status != "Healthy")
@@ -53,7 +53,20 @@ public static class HealthEndpoint
         }
     }
 
-    internal static async Task<AuditHealth> CheckAsync(IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, bool neverBlock, CancellationToken ct)
+    /// <summary>A failed or stuck purge, or null; a scheduler that cannot be read is not a purge problem (the store's own checks say more).</summary>
+    private static async Task<string?> PurgeProblemAsync(Jobs.JobsService jobs, CancellationToken ct)
+    {
+        try
+        {
+            return await jobs.PurgeProblemAsync(ct);
+        }
+        catch (DbException)
+        {
+            return null;
+        }
+    }
+
+    internal static async Task<AuditHealth> CheckAsync(IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, bool neverBlock, CancellationToken ct, string? purgeProblem = null)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         long head = 0;
@@ -100,6 +113,11 @@ public static class HealthEndpoint
                       $"{EventSummary.Metadata(found.Metadata).GetValueOrDefault("mismatches")} row(s) that do not match the trail: changes were made without capture. " +
                       "Investigate them (run 'reconcile' for the list, open each record's history), then run 'reconcile' again; a clean run clears this.";
         }
+        else if (purgeProblem is not null)
+        {
+            status = "Degraded";
+            message = purgeProblem;
+        }
         else
         {
             status = "Healthy";
@@ -111,7 +129,8 @@ public static class HealthEndpoint
             spooled.QuarantinedLines > 0 ? spooled.QuarantinePath : null,
             tamper.Select(t => $"seq {t.Seq}: {t.Restored.Replace("\n", "; ")} (since: {t.Since?.Replace("\n", "; ")})").ToList(),
             reconciliation is null ? null : $"seq {reconciliation.Seq} at {reconciliation.OccurredAtUtc:yyyy-MM-dd HH:mm:ss} UTC: " +
-                (reconciliation.EventName == AuditEventNames.ReconcileMismatch ? "mismatches found" : "every live row matched the trail"));
+                (reconciliation.EventName == AuditEventNames.ReconcileMismatch ? "mismatches found" : "every live row matched the trail"),
+            purgeProblem);
     }
 }
 
