@@ -39,6 +39,9 @@ public static class RoleMatrix
         ("/integrity", "/integrity", TrailReaders, false),
         ("/exports", "/exports", [Admin, Officer], false),
         ("/history/{Table}/{Key}", "/history/Customers/1", TrailReaders, false),
+        ("/retention", "/retention", TrailReaders, false),
+        ("/holds", "/holds", TrailReaders, false),
+        ("/jobs", "/jobs", TrailReaders, false),
         ("/admin/users", "/admin/users", [Admin], false),
         ("/account/password", "/account/password", Everyone, false),
         ("/access-denied", "/access-denied", Everyone, false),
@@ -47,5 +50,6 @@ public static class RoleMatrix
         ("/health", "/health", TrailReaders, true),
         ("/integrity/report.json", "/integrity/report.json", TrailReaders, true),
         ("/integrity/report.html", "/integrity/report.html", TrailReaders, true),
+        ("/jobs/{id:long}/manifest", "/jobs/1/manifest", TrailReaders, true),
     ];
 }

@@ -43,6 +43,21 @@ public static class JobLog
         db.Entry(run).State = EntityState.Detached;
     }
 
+    /// <summary>The purge's trouble, if any: its newest run failed, or a run has been silent longer than <paramref name="stuckMinutes"/>.</summary>
+    public static async Task<string?> PurgeProblemAsync(ConsoleDbContext db, DateTime nowUtc, int stuckMinutes, CancellationToken cancellationToken = default)
+    {
+        stuckMinutes = Math.Max(1, stuckMinutes);
+        if (await Stuck(db, nowUtc, TimeSpan.FromMinutes(stuckMinutes)).Where(r => r.Job == JobNames.Purge).FirstOrDefaultAsync(cancellationToken) is { } stuck)
+        {
+            return $"The retention purge started {stuck.StartedAtUtc:yyyy-MM-dd HH:mm} UTC has not reported for over {stuckMinutes} minutes: it is stuck or its process died. The next run finishes its work; see /jobs.";
+        }
+
+        var last = await db.JobRuns.AsNoTracking().Where(r => r.Job == JobNames.Purge && r.Status != JobRun.Running).OrderByDescending(r => r.Id).FirstOrDefaultAsync(cancellationToken);
+        return last?.Status == JobRun.Failed
+            ? $"The last retention purge ({last.StartedAtUtc:yyyy-MM-dd HH:mm} UTC) failed: {last.Error} Nothing unarchived was deleted; see /jobs and run it again."
+            : null;
+    }
+
     /// <summary>Runs still marked running whose heartbeat is older than <paramref name="stuckAfter"/>: stuck (the process died or hangs).</summary>
     public static IQueryable<JobRun> Stuck(ConsoleDbContext db, DateTime nowUtc, TimeSpan stuckAfter)
     {

@@ -220,19 +220,10 @@ public sealed class JobsService(ISchedulerFactory schedulers, DatabaseSettings s
         return await runs.OrderByDescending(r => r.Id).Take(take).ToListAsync(cancellationToken);
     }
 
-    /// <summary>The purge's trouble, if any: its newest run failed, or a run has been silent longer than the stuck limit.</summary>
+    /// <summary>The purge's trouble, if any (<see cref="JobLog.PurgeProblemAsync"/>).</summary>
     public async Task<string?> PurgeProblemAsync(CancellationToken cancellationToken = default)
     {
         await using var db = ConsoleDbContextFactory.Create(settings);
-        var now = time.GetUtcNow().UtcDateTime;
-        if (await JobLog.Stuck(db, now, TimeSpan.FromMinutes(Math.Max(1, retention.Value.StuckMinutes))).Where(r => r.Job == JobNames.Purge).FirstOrDefaultAsync(cancellationToken) is { } stuck)
-        {
-            return $"The retention purge started {stuck.StartedAtUtc:yyyy-MM-dd HH:mm} UTC has not reported for over {retention.Value.StuckMinutes} minutes: it is stuck or its process died. The next run finishes its work; see /jobs.";
-        }
-
-        var last = await db.JobRuns.AsNoTracking().Where(r => r.Job == JobNames.Purge && r.Status != JobRun.Running).OrderByDescending(r => r.Id).FirstOrDefaultAsync(cancellationToken);
-        return last?.Status == JobRun.Failed
-            ? $"The last retention purge ({last.StartedAtUtc:yyyy-MM-dd HH:mm} UTC) failed: {last.Error} Nothing unarchived was deleted; see /jobs and run it again."
-            : null;
+        return await JobLog.PurgeProblemAsync(db, time.GetUtcNow().UtcDateTime, retention.Value.StuckMinutes, cancellationToken);
     }
 }
