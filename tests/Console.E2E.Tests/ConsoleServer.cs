@@ -178,6 +178,14 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         {
             File.Delete(_database + suffix);
         }
+
+        foreach (var folder in new[] { ".archives", ".exports" })
+        {
+            if (Directory.Exists(_database + folder))
+            {
+                Directory.Delete(_database + folder, recursive: true);
+            }
+        }
     }
 
     /// <summary>How to start the built console (as `dotnet run` would) on <paramref name="database"/>, with extra arguments.</summary>
@@ -203,6 +211,12 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         start.Environment["Audit__Checkpoints__Folder"] = database + ".checkpoints";
         start.Environment["Audit__Checkpoints__KeyPath"] = database + ".checkpoint-key.pem";
         start.Environment["Audit__SpoolPath"] = database + ".spool.jsonl";
+        start.Environment["Retention__ArchiveFolder"] = database + ".archives";
+        start.Environment["Exports__Folder"] = database + ".exports";
+        // A regulatory floor, as an installation would configure one.
+        start.Environment["Retention__Floors__0__Scope"] = "Payments";
+        start.Environment["Retention__Floors__0__Days"] = "365";
+        start.Environment["Retention__Floors__0__Regulation"] = "PCI DSS";
         start.Environment["Seed__DemoPassword"] = Password;
         return start;
     }

@@ -138,7 +138,7 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             await SetPhaseAsync(db, run with { Phase = PurgeRun.Done, Deleted = deleted }, cancellationToken);
             var held = manifest?.Held ?? 0;
             return new PurgeOutcome("done",
-                $"Archived {run.Entries:N0} entries to {sink.Location(run.Folder)} (verified), anchored at seq {run.AnchorSeq}, deleted {deleted:N0}."
+                $"Archived {run.Entries:N0} entries (verified), anchored at seq {run.AnchorSeq}, deleted {deleted:N0}."
                 + (held > 0 ? $" {held:N0} expired entries were kept by legal holds." : "") + (resumed ? " (This run finished one that had stopped.)" : ""),
                 run.Id, run.Entries, deleted, held, sink.Location(run.Folder), run.ManifestSha256, resumed);
         }
