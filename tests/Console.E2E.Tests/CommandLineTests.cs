@@ -200,6 +200,45 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_archive_names_what_is_missing_and_exits_2()
+    {
+        var key = Path.Combine(Path.GetTempPath(), $"cc-cli-{Guid.NewGuid():N}.pub.pem");
+        await File.WriteAllTextAsync(key, "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n");
+        try
+        {
+            var none = await RunAsync("verify-archive", "/nonexistent/purge-x", "--public-key", key);
+            Assert.Equal(2, none.ExitCode);
+            Assert.Contains("is not a folder: give the folder of one purge run", none.Output);
+            var empty = Directory.CreateTempSubdirectory("cc-cli-archive-");
+            var unfinished = await RunAsync("verify-archive", empty.FullName, "--public-key", key);
+            Assert.Equal(2, unfinished.ExitCode);
+            Assert.Contains("has no manifest.json: it is not a finished archive", unfinished.Output);
+            empty.Delete();
+            var usage = await RunAsync("verify-archive");
+            Assert.Equal(2, usage.ExitCode);
+            Assert.Contains("verify-archive needs the folder of one purge run first", usage.Output);
+        }
+        finally
+        {
+            File.Delete(key);
+        }
+    }
+
+    [Theory]
+    [InlineData("Retention__Schedule", "every night", "Retention:Schedule \"every night\" is not a Quartz cron expression")]
+    [InlineData("Retention__Floors__0__Days", "0", "each floor needs a Scope")]
+    [InlineData("Retention__DeleteBatch", "0", "Retention:DeleteBatch is 0: write a number of entries per delete transaction")]
+    public async Task A_bad_retention_setting_stops_start_up_with_what_to_write(string key, string value, string expected)
+    {
+        var (exitCode, output) = await RunAsync(new Dictionary<string, string> { [key] = value });
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Compliance Console did not start: ", output);
+        Assert.Contains(expected, output);
+        Assert.DoesNotContain("   at ", output);
+        Assert.False(File.Exists(_database));
+    }
+
+    [Fact]
     public async Task An_unreachable_sql_server_stops_start_up_with_a_message_that_says_what_to_check()
     {
         var (exitCode, output) = await RunAsync(new Dictionary<string, string>

@@ -33,6 +33,7 @@ public static class ConsoleJobs
         services.AddScoped<RetentionActions>();
 
         var retention = configuration.GetSection("Retention").Get<RetentionOptions>() ?? new RetentionOptions();
+        Validate(retention);
         services.AddQuartz(q =>
         {
             q.ConfigureScheduler(o =>
@@ -64,6 +65,42 @@ public static class ConsoleJobs
         });
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         return services;
+    }
+
+    /// <summary>A bad Retention setting stops start-up with what to write instead: never a purge on a surprising schedule or below a floor.</summary>
+    internal static void Validate(RetentionOptions options)
+    {
+        if (!string.IsNullOrWhiteSpace(options.Schedule))
+        {
+            try
+            {
+                _ = new CronExpression(options.Schedule);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException)
+            {
+                throw new InvalidOperationException($"Retention:Schedule \"{options.Schedule}\" is not a Quartz cron expression ({ex.Message}). "
+                    + "Write six fields, seconds minutes hours day-of-month month day-of-week, in UTC: \"0 30 2 * * ?\" runs daily at 02:30. Leave it empty to purge only on Run now.");
+            }
+        }
+
+        if (options.DeleteBatch is < 1 or > 100_000)
+        {
+            throw new InvalidOperationException($"Retention:DeleteBatch is {options.DeleteBatch}: write a number of entries per delete transaction from 1 to 100,000 (2000 keeps a writer's wait short).");
+        }
+
+        if (options.LeaseMinutes < 1 || options.StuckMinutes < 1)
+        {
+            throw new InvalidOperationException("Retention:LeaseMinutes and Retention:StuckMinutes are minutes, at least 1 (defaults 10 and 30).");
+        }
+
+        foreach (var floor in options.Floors)
+        {
+            if (string.IsNullOrWhiteSpace(floor.Scope) || string.IsNullOrWhiteSpace(floor.Regulation) || floor.Days is < 1 or > Core.Retention.RetentionRules.MaxDays)
+            {
+                throw new InvalidOperationException($"Retention:Floors has an entry with Scope \"{floor.Scope}\", Days {floor.Days}, Regulation \"{floor.Regulation}\": "
+                    + "each floor needs a Scope (a table such as Payments, or an event family such as auth.*), Days from 1 to 36,500 and the Regulation that sets it.");
+            }
+        }
     }
 }
 
