@@ -141,6 +141,16 @@ public sealed class RetentionTests
         await Assertions.Expect(aurora.Locator("[data-testid=retention-table]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
         await Assertions.Expect(aurora.Locator("[data-testid=change-policy]")).ToHaveCountAsync(0);
         await Assertions.Expect(aurora.Locator("[data-testid=retention-run-now]")).ToHaveCountAsync(0);
+        Assert.Equal(200, (await aurora.Context.APIRequest.GetAsync(server.BaseUrl + manifestHref)).Status);
+
+        // An Operator may not read an archive's manifest; the refusal is recorded.
+        var oscar = await server.SignInAsync("oscar.operator@console.local", "/");
+        Assert.Equal(403, (await oscar.Context.APIRequest.GetAsync(server.BaseUrl + manifestHref)).Status);
+        await using var check = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        await check.OpenAsync();
+        var denied = check.CreateCommand();
+        denied.CommandText = "SELECT count(*) FROM AuditEntries WHERE EventName = 'access.denied' AND ActorName = 'oscar.operator@console.local' AND Metadata LIKE '%/manifest%'";
+        Assert.Equal(1L, (long)(await denied.ExecuteScalarAsync())!);
     }
 
     private static long Number(string? text) => long.Parse(text!.Trim(), NumberStyles.AllowThousands, CultureInfo.InvariantCulture);

@@ -50,6 +50,5 @@ public static class RoleMatrix
         ("/health", "/health", TrailReaders, true),
         ("/integrity/report.json", "/integrity/report.json", TrailReaders, true),
         ("/integrity/report.html", "/integrity/report.html", TrailReaders, true),
-        ("/jobs/{id:long}/manifest", "/jobs/1/manifest", TrailReaders, true),
     ];
 }
