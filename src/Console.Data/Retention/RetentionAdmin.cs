@@ -57,7 +57,7 @@ public sealed class RetentionAdmin(RetentionPlanner planner, RetentionOptions op
         {
             var inScope = db.AuditEntries.AsNoTracking().Where(e => e.Seq <= head).Where(RetentionPlanner.InScope(scope));
             var entries = await inScope.LongCountAsync(cancellationToken);
-            var oldest = await inScope.OrderBy(e => e.Seq).Select(e => (DateTime?)e.OccurredAtUtc).FirstOrDefaultAsync(cancellationToken);
+            var oldest = entries == 0 ? null : await inScope.MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken);
             var rule = rules.GetValueOrDefault(scope);
             long wouldPurge = 0, held = 0, bytes = 0;
             var heldBy = new List<HeldBy>();

@@ -91,7 +91,7 @@ public sealed class AuditReadSideService(DatabaseSettings settings, AuditVocabul
         {
             await using var db = ConsoleDbContextFactory.Create(settings);
             await Data.Retention.JobLog.RecordAsync(db, Data.Retention.JobNames.Rollups, "schedule", _windowStart, now, pass.Error,
-                $"Counted {_windowCounted:N0} entries into the hourly rollups in {_windowPasses:N0} pass(es).", stoppingToken);
+                $"Since {_windowStart:HH:mm} UTC: counted {_windowCounted:N0} entries into the hourly rollups in {_windowPasses:N0} pass(es), keeping them and the text index current.", stoppingToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

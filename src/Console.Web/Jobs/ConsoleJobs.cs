@@ -254,7 +254,7 @@ public sealed class JobsService(ISchedulerFactory schedulers, DatabaseSettings s
             runs = runs.Where(r => r.Job == job);
         }
 
-        return await runs.OrderByDescending(r => r.Id).Take(take).ToListAsync(cancellationToken);
+        return await runs.OrderByDescending(r => r.StartedAtUtc).ThenByDescending(r => r.Id).Take(take).ToListAsync(cancellationToken);
     }
 
     /// <summary>The purge's trouble, if any (<see cref="JobLog.PurgeProblemAsync"/>).</summary>
