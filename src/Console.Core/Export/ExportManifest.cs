@@ -1,8 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using ComplianceConsole.Core.Chain;
 
 namespace ComplianceConsole.Core.Export;
@@ -51,47 +47,24 @@ public sealed record ExportManifest(
         _ => "jsonlines: values as stored, unchanged (a file for machines, not for spreadsheets)",
     };
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
-
     /// <summary>The bytes the signature covers: the manifest as JSON with an empty signature.</summary>
-    public byte[] SignedBytes() => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this with { Signature = "" }, Json));
+    public byte[] SignedBytes() => SignedJson.Bytes(this with { Signature = "" });
 
     public ExportManifest SignWith(CheckpointKey key)
     {
         var unsigned = this with { KeyId = key.PublicKey.KeyId, Signature = "" };
-        return unsigned with { Signature = Convert.ToBase64String(key.Sign(unsigned.SignedBytes())) };
+        return unsigned with { Signature = SignedJson.Sign(unsigned, key) };
     }
 
     public bool VerifiesWith(CheckpointPublicKey key) => KeyId == key.KeyId && key.Verifies(SignedBytes(), Signature);
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => SignedJson.Write(this);
 
-    /// <summary>The SHA-256 of the manifest as written (<see cref="ToJson"/>): what the chain's export entry records.</summary>
-    public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson())));
+    /// <summary>The SHA-256 of the manifest as written (<see cref="ToJson"/>): what the chain records.</summary>
+    public string Hash() => SignedJson.Hash(this);
 
-    public static bool TryParse(string json, [NotNullWhen(true)] out ExportManifest? manifest, [NotNullWhen(false)] out string? reason)
-    {
-        manifest = null;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<ExportManifest>(json, Json);
-        }
-        catch (JsonException ex)
-        {
-            reason = $"it is not an export manifest ({ex.Message})";
-            return false;
-        }
-
-        if (manifest is null || manifest.Version != CurrentVersion || manifest.Columns is null)
-        {
-            reason = $"it is not a {CurrentVersion} manifest";
-            manifest = null;
-            return false;
-        }
-
-        reason = null;
-        return true;
-    }
+    public static bool TryParse(string json, [NotNullWhen(true)] out ExportManifest? manifest, [NotNullWhen(false)] out string? reason) =>
+        SignedJson.TryRead(json, $"a {CurrentVersion} export manifest", m => m.Version == CurrentVersion && m.Columns is not null, out manifest, out reason);
 
     /// <summary>Where the manifest of <paramref name="file"/> is written.</summary>
     public static string PathFor(string file) => file + ".manifest.json";

@@ -1,8 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using ComplianceConsole.Core.Chain;
 
 namespace ComplianceConsole.Core.Retention;
@@ -51,44 +47,22 @@ public sealed record ArchiveManifest(
     public const string EntriesCsv = "entries.csv";
     public const string SnapshotsJson = "snapshots.jsonl";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never };
-
-    public byte[] SignedBytes() => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this with { Signature = "" }, Json));
+    /// <summary>The bytes the signature covers: the manifest as JSON with an empty signature.</summary>
+    public byte[] SignedBytes() => SignedJson.Bytes(this with { Signature = "" });
 
     public ArchiveManifest SignWith(CheckpointKey key)
     {
         var unsigned = this with { KeyId = key.PublicKey.KeyId, Signature = "" };
-        return unsigned with { Signature = Convert.ToBase64String(key.Sign(unsigned.SignedBytes())) };
+        return unsigned with { Signature = SignedJson.Sign(unsigned, key) };
     }
 
     public bool VerifiesWith(CheckpointPublicKey key) => KeyId == key.KeyId && key.Verifies(SignedBytes(), Signature);
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => SignedJson.Write(this);
 
-    /// <summary>The SHA-256 of the manifest as written: what the chain's anchor records.</summary>
-    public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson())));
+    /// <summary>The SHA-256 of the manifest as written (<see cref="ToJson"/>): what the chain records.</summary>
+    public string Hash() => SignedJson.Hash(this);
 
-    public static bool TryParse(string json, [NotNullWhen(true)] out ArchiveManifest? manifest, [NotNullWhen(false)] out string? reason)
-    {
-        manifest = null;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<ArchiveManifest>(json, Json);
-        }
-        catch (JsonException ex)
-        {
-            reason = $"it is not an archive manifest ({ex.Message})";
-            return false;
-        }
-
-        if (manifest is null || manifest.Version != CurrentVersion || manifest.Files is null || manifest.Policies is null || manifest.Holds is null)
-        {
-            reason = $"it is not a {CurrentVersion} manifest";
-            manifest = null;
-            return false;
-        }
-
-        reason = null;
-        return true;
-    }
+    public static bool TryParse(string json, [NotNullWhen(true)] out ArchiveManifest? manifest, [NotNullWhen(false)] out string? reason) =>
+        SignedJson.TryRead(json, $"a {CurrentVersion} archive manifest", m => m.Version == CurrentVersion && m.Files is not null && m.Policies is not null && m.Holds is not null, out manifest, out reason);
 }
