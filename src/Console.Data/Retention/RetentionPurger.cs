@@ -61,6 +61,10 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             return new PurgeOutcome("busy", $"Another purge is running ({current?.Holder}, its lease runs until {current?.ExpiresAtUtc:yyyy-MM-dd HH:mm:ss} UTC): this one did nothing.");
         }
 
+        // While it runs, the lease is renewed and the job's heartbeat beats, on a context of their own: a long archive
+        // never lets a second purge in, and /jobs never calls a live run stuck.
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeat = BeatAsync(open, holder, lease, jobRunId, done.Token);
         try
         {
             var run = await db.PurgeRuns.AsNoTracking().Where(r => r.Phase != PurgeRun.Done).OrderBy(r => r.StartedAtUtc).FirstOrDefaultAsync(cancellationToken);
@@ -74,7 +78,6 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
                 db.ChangeTracker.Clear();
             }
 
-            async Task Renew() => await JobLeases.TryTakeAsync(db, JobName, holder, Now, lease, CancellationToken.None);
             ArchiveManifest? manifest = null;
             for (var attempt = 0; run.Phase == PurgeRun.Archiving || run.Phase == PurgeRun.Archived; attempt++)
             {
@@ -106,7 +109,6 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
                 }
 
                 manifest = check.Manifest;
-                await Renew();
                 if (await AnchorAsync(db, run, manifest, check.Ranges, by, cancellationToken) is { } anchorSeq)
                 {
                     run = run with { Phase = PurgeRun.Anchored, AnchorSeq = anchorSeq };
@@ -134,7 +136,7 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             }
 
             await Step(PurgeStep.Anchored, 0);
-            var deleted = await DeleteAsync(db, run, Renew, cancellationToken);
+            var deleted = await DeleteAsync(db, run, cancellationToken);
             await SetPhaseAsync(db, run with { Phase = PurgeRun.Done, Deleted = deleted }, cancellationToken);
             var held = manifest?.Held ?? 0;
             return new PurgeOutcome("done",
@@ -144,7 +146,36 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
         }
         finally
         {
+            await done.CancelAsync();
+            await heartbeat;
             await JobLeases.ReleaseAsync(db, JobName, holder);
+        }
+    }
+
+    private async Task BeatAsync(Func<ConsoleDbContext> open, string holder, TimeSpan lease, long jobRunId, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Clamp(lease.TotalSeconds / 3, 1, 60)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    await using var beat = open();
+                    await JobLeases.TryTakeAsync(beat, JobName, holder, Now, lease, stop);
+                    if (jobRunId > 0)
+                    {
+                        await JobLog.HeartbeatAsync(beat, jobRunId, Now, stop);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A missed beat is retried at the next tick; the lease lasts three of them.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -183,11 +214,34 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
         var jsonOptions = new AuditFileOptions(ExportFormat.JsonLines, columns, TimeZoneInfo.Utc, ExportValues.Full);
         var csvOptions = jsonOptions with { Format = ExportFormat.Csv };
 
-        // One read of the store feeds both files.
-        var (toJson, toCsv) = Tee(rows, cancellationToken);
-        var jsonTask = AuditFileWriter.WriteAsync(Path.Combine(staging, ArchiveManifest.EntriesJson), toJson, jsonOptions, cancellationToken: cancellationToken);
-        var csvTask = AuditFileWriter.WriteAsync(Path.Combine(staging, ArchiveManifest.EntriesCsv), toCsv, csvOptions, cancellationToken: cancellationToken);
-        await Task.WhenAll(jsonTask, csvTask);
+        // One read of the store feeds both files; if either writer fails, both stop (neither waits on the other).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var (toJson, toCsv) = Tee(rows, stop.Token);
+        async Task<AuditFileSummary> WriteAsync(string name, IAsyncEnumerable<ExportRow> source, AuditFileOptions options)
+        {
+            try
+            {
+                return await AuditFileWriter.WriteAsync(Path.Combine(staging, name), source, options, cancellationToken: stop.Token);
+            }
+            catch
+            {
+                await stop.CancelAsync();
+                throw;
+            }
+        }
+
+        var jsonTask = WriteAsync(ArchiveManifest.EntriesJson, toJson, jsonOptions);
+        var csvTask = WriteAsync(ArchiveManifest.EntriesCsv, toCsv, csvOptions);
+        try
+        {
+            await Task.WhenAll(jsonTask, csvTask);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && (jsonTask.IsFaulted || csvTask.IsFaulted))
+        {
+            // The writer that failed first says why.
+            throw (jsonTask.IsFaulted ? jsonTask.Exception : csvTask.Exception)!.InnerException!;
+        }
+
         var (json, csv) = (await jsonTask, await csvTask);
 
         var snapshots = await WriteSnapshotsAsync(db, expired, Path.Combine(staging, ArchiveManifest.SnapshotsJson), cancellationToken);
@@ -402,7 +456,7 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
     /// most. Each batch subtracts its entries from the rollups and the text index in the same transaction. An entry a
     /// legal hold covers now stays (the chain accepts it inside its range).
     /// </summary>
-    private async Task<long> DeleteAsync(ConsoleDbContext db, PurgeRun run, Func<Task> renew, CancellationToken cancellationToken)
+    private async Task<long> DeleteAsync(ConsoleDbContext db, PurgeRun run, CancellationToken cancellationToken)
     {
         var ranges = db.AuditRemovedRanges.AsNoTracking().Where(r => r.RunId == run.Id);
         var first = await ranges.MinAsync(r => (long?)r.FirstSeq, cancellationToken);
@@ -445,10 +499,6 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             }
 
             await Step(PurgeStep.Deleting, deleted);
-            if ((lo - first.Value) / width % 50 == 0)
-            {
-                await renew();
-            }
         }
 
         return deleted;
