@@ -55,9 +55,7 @@ public sealed class RetentionAdmin(RetentionPlanner planner, RetentionOptions op
         var statuses = new List<ScopeStatus>();
         foreach (var scope in scopes)
         {
-            var inScope = db.AuditEntries.AsNoTracking().Where(e => e.Seq <= head).Where(RetentionPlanner.InScope(scope));
-            var entries = await inScope.LongCountAsync(cancellationToken);
-            var oldest = entries == 0 ? null : await inScope.MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken);
+            var (entries, oldest) = await SizeAsync(db, scope, head, cancellationToken);
             var rule = rules.GetValueOrDefault(scope);
             long wouldPurge = 0, held = 0, bytes = 0;
             var heldBy = new List<HeldBy>();
@@ -93,6 +91,43 @@ public sealed class RetentionAdmin(RetentionPlanner planner, RetentionOptions op
         }
 
         return new RetentionPreview(statuses, statuses.Sum(s => s.WouldPurge), statuses.Sum(s => s.Held), statuses.Sum(s => s.EstimatedBytes), head);
+    }
+
+    /// <summary>
+    /// A scope's entries and its oldest one, read through the hourly rollups (which the purge keeps equal to a fresh count)
+    /// plus the entries above their mark, and the oldest exactly within its first hour: a large store answers at once.
+    /// </summary>
+    private static async Task<(long Entries, DateTime? Oldest)> SizeAsync(ConsoleDbContext db, string scope, long head, CancellationToken cancellationToken)
+    {
+        var mark = Math.Min(head, await Rollups.AuditRollups.ThroughAsync(db, cancellationToken));
+        var rows = db.AuditHourCounts.AsNoTracking();
+        if (RetentionScopes.IsFamily(scope))
+        {
+            var prefix = RetentionScopes.PrefixOf(scope);
+            rows = rows.Where(r => r.TableName == "" && r.EventName.StartsWith(prefix));
+        }
+        else
+        {
+            rows = rows.Where(r => r.TableName == scope);
+        }
+
+        var inScope = db.AuditEntries.AsNoTracking().Where(RetentionPlanner.InScope(scope));
+        var counted = await rows.SumAsync(r => (long?)r.Count, cancellationToken) ?? 0;
+        var above = await inScope.Where(e => e.Seq > mark && e.Seq <= head).LongCountAsync(cancellationToken);
+        if (counted + above == 0)
+        {
+            return (0, null);
+        }
+
+        DateTime? oldest = null;
+        if (await rows.Where(r => r.Count > 0).MinAsync(r => (long?)r.Hour, cancellationToken) is { } hour)
+        {
+            var (from, to) = (DateTime.UnixEpoch.AddHours(hour), DateTime.UnixEpoch.AddHours(hour + 1));
+            oldest = await inScope.Where(e => e.OccurredAtUtc >= from && e.OccurredAtUtc < to && e.Seq <= mark).MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken);
+        }
+
+        var newer = above > 0 ? await inScope.Where(e => e.Seq > mark && e.Seq <= head).MinAsync(e => (DateTime?)e.OccurredAtUtc, cancellationToken) : null;
+        return (counted + above, oldest is null ? newer : newer is null ? oldest : oldest < newer ? oldest : newer);
     }
 
     /// <summary>

@@ -143,6 +143,44 @@ public sealed class RetentionAdminTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_dry_run_counts_each_scope_its_oldest_entry_what_would_go_and_what_holds_keep()
+    {
+        var start = _clock.Now;
+        await using (var db = _store.Audited(time: _clock))
+        {
+            _clock.Now = start.AddDays(-400);
+            db.Tags.AddRange(Enumerable.Range(0, 30).Select(i => new Tag { Name = $"old {i}" }));
+            await db.SaveChangesAsync();
+            _clock.Now = start.AddDays(-10);
+            await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.LoginFailed, "x@example.test"));
+            // Counted into the rollups up to here; what follows is above their mark.
+            while (await Rollups.AuditRollups.CatchUpAsync(db) > 0)
+            {
+            }
+
+            _clock.Now = start.AddDays(-1);
+            db.Tags.AddRange(Enumerable.Range(0, 5).Select(i => new Tag { Name = $"new {i}" }));
+            await db.SaveChangesAsync();
+            _clock.Now = start;
+            db.RetentionPolicies.Add(new RetentionPolicy { Scope = "Tags", Days = 30, Reason = "t", ChangedBy = "t", ChangedAtUtc = start.UtcDateTime });
+            db.LegalHolds.Add(new LegalHold { Query = "table:Tags record:3", Reason = "t", Reference = "CASE-3", PlacedBy = "t", PlacedAtUtc = start.UtcDateTime });
+            await db.SaveChangesAsync();
+        }
+
+        await using var check = _store.Unaudited();
+        var preview = await _admin.PreviewAsync(check, new AuditOptions());
+        var tags = preview.Scopes.Single(s => s.Scope == "Tags");
+        Assert.Equal((35L, start.AddDays(-400).UtcDateTime, 29L, 1L), (tags.Entries, tags.OldestUtc, tags.WouldPurge, tags.Held));
+        Assert.Equal("CASE-3", Assert.Single(tags.HeldBy).Reference);
+        Assert.True(tags.EstimatedBytes > 0);
+        var auth = preview.Scopes.Single(s => s.Scope == "auth.*");
+        Assert.Equal((1L, start.AddDays(-10).UtcDateTime, 0L), (auth.Entries, auth.OldestUtc, auth.WouldPurge)); // no policy: nothing goes
+        Assert.Equal(RetentionScopes.Anchors, preview.Scopes[^1].Scope);
+        Assert.Contains(preview.Scopes, s => s.Scope == "Payments" && s.Floor is { Days: 365 });
+        Assert.Equal((29L, 1L), (preview.WouldPurge, preview.Held));
+    }
+
+    [Fact]
     public async Task Two_purges_at_once_run_one_and_the_other_says_so()
     {
         await using (var db = _store.Audited(time: _clock))
