@@ -99,6 +99,19 @@ public sealed class SqlServerScriptTests
     }
 
     [Fact]
+    public void The_purges_delete_batch_statements_parse_as_t_sql()
+    {
+        var where = ComplianceConsole.Data.Retention.RetentionPurger.RemovableWhere(sqlServer: true, 100, 2099, [150, 151]);
+        AssertParses($"DELETE FROM [AuditEntries] WHERE {where}");
+        foreach (var statement in ComplianceConsole.Data.Rollups.AuditRollups.SubtractStatements(sqlServer: true, where)
+                     .Concat(ComplianceConsole.Data.Rollups.AuditRollups.RefreshFirstsStatements(sqlServer: true).Select(s => s.Replace("{0}", "N'olivia'")))
+                     .Concat(ComplianceConsole.Data.Queries.AuditTextIndex.ForgetStatements(sqlServer: true, where)))
+        {
+            AssertParses(statement);
+        }
+    }
+
+    [Fact]
     public void The_store_guards_parse_and_refuse_every_rewrite()
     {
         var guards = SqlServerAuditSql.Guards;

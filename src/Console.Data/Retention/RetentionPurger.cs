@@ -376,16 +376,16 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
 
         var snapshots = await ArchiveVerifier.SnapshotsAsync(Path.Combine(await sink.OpenAsync(run.Folder, cancellationToken), ArchiveManifest.SnapshotsJson), cancellationToken);
         var now = Now;
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
-        {
-            foreach (var chunk in ranges.Chunk(5000))
-            {
-                db.AuditRemovedRanges.AddRange(chunk.Select(r => new AuditRemovedRangeRow { FirstSeq = r.FirstSeq, ThroughSeq = r.ThroughSeq, LastRowHash = r.LastRowHash, RunId = r.RunId }));
-                await db.SaveChangesAsync(cancellationToken);
-                db.ChangeTracker.Clear();
-            }
 
-            foreach (var snapshot in snapshots)
+        // The snapshots first, a short transaction per thousand: each is true whatever happens next (the record's state
+        // just after its last archived entry), so one written before a stop does no harm, and writers wait little.
+        // A run resumed after a stop skips the chunks it had written (each chunk commits whole, in order).
+        var written = await db.AuditEntries.AsNoTracking().Where(e => e.EventName == AuditEventNames.RetentionSnapshot && e.Metadata != null && e.Metadata.Contains(run.Id))
+            .LongCountAsync(cancellationToken);
+        foreach (var chunk in snapshots.Skip((int)Math.Min(written, snapshots.Count)).Chunk(1000))
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            foreach (var snapshot in chunk)
             {
                 var metadata = JsonSerializer.Serialize(new SortedDictionary<string, string?>(StringComparer.Ordinal)
                 {
@@ -397,6 +397,14 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
                     VALUES ('event', {AuditEventNames.RetentionSnapshot}, {snapshot.Table}, {snapshot.Key}, {snapshot.Values}, {metadata}, {now})
                     """, cancellationToken);
             }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        // Then the ranges and the anchor, together or not at all.
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await InsertRangesAsync(db, ranges, cancellationToken);
 
             var details = new Dictionary<string, string?>
             {
@@ -425,6 +433,19 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
         var anchorSeq = anchors.First(a => a.Metadata != null && a.Metadata.Contains(run.Id, StringComparison.Ordinal)).Seq;
         await db.PurgeRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.AnchorSeq, anchorSeq), cancellationToken);
         return anchorSeq;
+    }
+
+    /// <summary>The run's removed ranges, many per statement (a JSON array the database unpacks): a run of a million entries may have hundreds of thousands.</summary>
+    private static async Task InsertRangesAsync(ConsoleDbContext db, IReadOnlyList<RemovedRange> ranges, CancellationToken cancellationToken)
+    {
+        var sql = db.Database.IsSqlServer()
+            ? $"INSERT INTO [{AuditStoreModel.RemovedRangesTable}] ([FirstSeq], [ThroughSeq], [LastRowHash], [RunId]) SELECT j.f, j.t, j.h, j.r FROM OPENJSON({{0}}) WITH (f bigint '$[0]', t bigint '$[1]', h char(64) '$[2]', r nvarchar(64) '$[3]') AS j"
+            : $"INSERT INTO \"{AuditStoreModel.RemovedRangesTable}\" (\"FirstSeq\", \"ThroughSeq\", \"LastRowHash\", \"RunId\") SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each({{0}})";
+        foreach (var chunk in ranges.Chunk(20_000))
+        {
+            var json = JsonSerializer.Serialize(chunk.Select(r => new object[] { r.FirstSeq, r.ThroughSeq, r.LastRowHash, r.RunId }));
+            await db.Database.ExecuteSqlRawAsync(sql, [json], cancellationToken);
+        }
     }
 
     private static bool Covers(IReadOnlyList<RemovedRange> ranges, long seq)
@@ -469,6 +490,14 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
         var sqlServer = db.Database.IsSqlServer();
         var width = Math.Max(1, options.DeleteBatch);
         long deleted = run.Deleted;
+        // Whose firsts to work out again at the end: the actors of the deleted entries (all of them when resuming, as the
+        // batches before the stop are not known any more).
+        var actors = new HashSet<string>(StringComparer.Ordinal);
+        if (deleted > 0)
+        {
+            actors.UnionWith(await db.AuditActorFirsts.AsNoTracking().Select(f => f.ActorName).Distinct().ToListAsync(cancellationToken));
+        }
+
         for (var lo = first.Value; lo <= last.Value; lo += width)
         {
             var hi = Math.Min(last.Value, lo + width - 1);
@@ -481,6 +510,8 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             var where = RemovableWhere(sqlServer, lo, hi, kept);
             await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
             {
+                var distinct = $"SELECT DISTINCT ActorName FROM {Q(sqlServer, AuditStoreModel.EntriesTable)} WHERE ({where}) AND ActorName IS NOT NULL AND ActorName <> ''";
+                actors.UnionWith(await db.Database.SqlQueryRaw<string>(distinct).ToListAsync(cancellationToken));
                 foreach (var statement in Rollups.AuditRollups.SubtractStatements(sqlServer, where))
                 {
                     await db.Database.ExecuteSqlRawAsync(statement, cancellationToken);
@@ -499,6 +530,17 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             }
 
             await Step(PurgeStep.Deleting, deleted);
+        }
+
+        foreach (var actor in actors)
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            foreach (var statement in Rollups.AuditRollups.RefreshFirstsStatements(sqlServer))
+            {
+                await db.Database.ExecuteSqlRawAsync(statement, [actor], cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
         }
 
         return deleted;

@@ -294,11 +294,12 @@ public static class AuditRollups
     }
 
     /// <summary>
-    /// The statements that take the entries <paramref name="where"/> selects (a WHERE over the entries table) out of every
-    /// rollup, run by the retention purge in the transaction that deletes them, before the delete: the counts go down
-    /// (rows that reach zero go), and the peaks and firsts of the actors and days they touched are worked out again from
-    /// the hourly rows left. Only entries the rollups have counted (at or below the mark) are taken out. After it the
-    /// rollups equal a fresh count of the entries that remain.
+    /// The statements that take the entries <paramref name="where"/> selects (a WHERE over the entries table) out of the
+    /// counts and the peaks, run by the retention purge in the transaction that deletes them, before the delete: the
+    /// counts go down (rows that reach zero go), and the peaks of the actors and days they touched are worked out again
+    /// from the hourly rows left. Only entries the rollups have counted (at or below the mark) are taken out. Each
+    /// statement reads the batch's entries and the rows they touch, never a whole rollup. The firsts follow, per actor
+    /// (<see cref="RefreshFirstsStatements"/>).
     /// </summary>
     public static IEnumerable<string> SubtractStatements(bool sqlServer, string where)
     {
@@ -310,25 +311,39 @@ public static class AuditRollups
             var match = (actor ? "t.ActorName = s.ActorName AND " : "") + "t.Hour = s.Hour AND t.Operation = s.Operation AND t.TableName = s.TableName AND t.EventName = s.EventName AND t.OutOfBand = s.OutOfBand";
             var gone = $"SELECT {actorValue}{bucket} AS Hour, Operation, coalesce(TableName, '') AS TableName, coalesce(EventName, '') AS EventName, OutOfBand, count(*) AS Count " +
                        $"FROM {AuditStoreModel.EntriesTable} WHERE {counted} GROUP BY {(actor ? "coalesce(ActorName, ''), " : "")}{bucket}, Operation, coalesce(TableName, ''), coalesce(EventName, ''), OutOfBand";
-            yield return sqlServer
-                ? $"UPDATE t SET Count = t.Count - s.Count FROM {table} AS t JOIN ({gone}) AS s ON {match}"
-                : $"UPDATE {table} AS t SET Count = t.Count - s.Count FROM ({gone}) AS s WHERE {match}";
-            yield return $"DELETE FROM {table} WHERE Count <= 0";
+            var keys = (actor ? "ActorName, " : "") + "Hour, Operation, TableName, EventName, OutOfBand";
+            if (sqlServer)
+            {
+                yield return $"UPDATE t SET Count = t.Count - s.Count FROM {table} AS t JOIN ({gone}) AS s ON {match}";
+                yield return $"DELETE t FROM {table} AS t JOIN ({gone}) AS s ON {match} WHERE t.Count <= 0";
+            }
+            else
+            {
+                yield return $"UPDATE {table} AS t SET Count = t.Count - s.Count FROM ({gone}) AS s WHERE {match}";
+                yield return $"DELETE FROM {table} WHERE Count <= 0 AND ({keys}) IN (SELECT {keys} FROM ({gone}))";
+            }
         }
 
         // Peaks of the (actor, day) pairs touched: dropped, then set again from what the hourly rows still hold.
         var touched = $"SELECT DISTINCT coalesce(ActorName, '') AS a, {hour} / 24 * 24 AS d FROM {AuditStoreModel.EntriesTable} " +
                       $"WHERE {counted} AND Operation IN ('{AuditOperations.Update}', '{AuditOperations.Delete}')";
-        yield return $"DELETE FROM {ActorDayPeakTable} WHERE EXISTS (SELECT 1 FROM ({touched}) AS x WHERE x.a = {ActorDayPeakTable}.ActorName AND x.d = {ActorDayPeakTable}.Hour)";
+        yield return sqlServer
+            ? $"DELETE p FROM {ActorDayPeakTable} AS p JOIN ({touched}) AS x ON x.a = p.ActorName AND x.d = p.Hour"
+            : $"DELETE FROM {ActorDayPeakTable} WHERE (ActorName, Hour) IN (SELECT a, d FROM ({touched}))";
         yield return PeaksUpsert(sqlServer, touched);
+    }
 
-        // Firsts of the actors touched: dropped, then taken again from the hourly rows (as the backfill does).
-        var actors = $"SELECT DISTINCT ActorName FROM {AuditStoreModel.EntriesTable} WHERE {counted} AND ActorName IS NOT NULL";
-        yield return $"DELETE FROM {ActorFirstTable} WHERE ActorName IN ({actors})";
+    /// <summary>
+    /// The firsts of one actor ({0}) worked out again from the hourly rows left (as the backfill does): run by the purge
+    /// once it has deleted, an actor per transaction, for every actor whose entries it removed. Reads only that actor's rows.
+    /// </summary>
+    public static IEnumerable<string> RefreshFirstsStatements(bool sqlServer)
+    {
+        yield return $"DELETE FROM {ActorFirstTable} WHERE ActorName = {{0}}";
         foreach (var (kind, value) in FirstKinds("Hour", sqlServer))
         {
             yield return FirstsUpsert(sqlServer, kind, value, "Hour",
-                $"FROM {ActorHourTable} WHERE ActorName IN ({actors}) AND ActorName <> '' AND OutOfBand = 0" + (kind == AuditActorFirst.OnTable ? " AND TableName <> ''" : ""));
+                $"FROM {ActorHourTable} WHERE ActorName = {{0}} AND ActorName <> '' AND OutOfBand = 0" + (kind == AuditActorFirst.OnTable ? " AND TableName <> ''" : ""));
         }
     }
 
