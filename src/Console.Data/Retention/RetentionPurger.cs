@@ -207,7 +207,7 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             heldBy.Add(new ArchiveHold(hold.Hold.Id, hold.Hold.Reference, hold.Hold.Query, count));
         }
 
-        var held = await expired.LongCountAsync(cancellationToken) - await selected.LongCountAsync(cancellationToken);
+        var held = heldBy.Count == 0 ? 0 : await expired.LongCountAsync(cancellationToken) - await selected.LongCountAsync(cancellationToken);
         var staging = await sink.StageAsync(run.Folder, cancellationToken);
         var columns = ExportRows.Columns;
         var rows = ArchiveRows(db, selected, columns, cancellationToken);
