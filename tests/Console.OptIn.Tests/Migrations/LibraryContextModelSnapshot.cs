@@ -238,6 +238,34 @@ namespace ComplianceConsole.OptIn.Tests.Migrations
                     b.ToTable("AuditStash", (string)null);
                 });
 
+            modelBuilder.Entity("ComplianceConsole.Data.Retention.AuditRemovedRangeRow", b =>
+                {
+                    b.Property<long>("FirstSeq")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LastRowHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.Property<string>("RunId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ThroughSeq")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("FirstSeq");
+
+                    b.HasIndex("RunId");
+
+                    b.HasIndex("ThroughSeq");
+
+                    b.ToTable("AuditRemovedRanges", (string)null);
+                });
+
             modelBuilder.Entity("ComplianceConsole.OptIn.Tests.Book", b =>
                 {
                     b.Property<int>("Id")
