@@ -58,6 +58,19 @@ public static class JobLog
             : null;
     }
 
+    /// <summary>
+    /// Runs of <paramref name="job"/> still marked running whose heartbeat is older than <paramref name="silentFor"/>: their
+    /// process stopped without finishing (killed, crashed). Marked failed, saying so; the next run finishes their work.
+    /// </summary>
+    public static Task<int> CloseAbandonedAsync(ConsoleDbContext db, string job, DateTime nowUtc, TimeSpan silentFor, CancellationToken cancellationToken = default)
+    {
+        var before = nowUtc - silentFor;
+        return db.JobRuns.Where(r => r.Job == job && r.Status == JobRun.Running && r.HeartbeatAtUtc < before).ExecuteUpdateAsync(s => s
+            .SetProperty(r => r.Status, JobRun.Failed)
+            .SetProperty(r => r.FinishedAtUtc, nowUtc)
+            .SetProperty(r => r.Error, "It stopped without finishing: the process running it ended (killed or crashed). A later run finished its work; see the runs above."), cancellationToken);
+    }
+
     /// <summary>Runs still marked running whose heartbeat is older than <paramref name="stuckAfter"/>: stuck (the process died or hangs).</summary>
     public static IQueryable<JobRun> Stuck(ConsoleDbContext db, DateTime nowUtc, TimeSpan stuckAfter)
     {
@@ -79,6 +92,12 @@ public static class JobLeases
     public static async Task<bool> TryTakeAsync(ConsoleDbContext db, string name, string holder, DateTime nowUtc, TimeSpan duration, CancellationToken cancellationToken = default)
     {
         var until = nowUtc + duration;
+        // A lease held by a process of this machine that is gone (killed, crashed) is over now, not when it would expire.
+        if (await CurrentAsync(db, name, cancellationToken) is { } current && current.ExpiresAtUtc >= nowUtc && current.Holder != holder && IsDeadHere(current.Holder))
+        {
+            await db.JobLeases.Where(l => l.Name == name && l.Holder == current.Holder).ExecuteUpdateAsync(s => s.SetProperty(l => l.ExpiresAtUtc, nowUtc.AddTicks(-1)), cancellationToken);
+        }
+
         if (await db.JobLeases.Where(l => l.Name == name && (l.ExpiresAtUtc < nowUtc || l.Holder == holder))
                 .ExecuteUpdateAsync(s => s.SetProperty(l => l.Holder, holder).SetProperty(l => l.ExpiresAtUtc, until), cancellationToken) == 1)
         {
@@ -103,6 +122,26 @@ public static class JobLeases
         finally
         {
             db.ChangeTracker.Clear();
+        }
+    }
+
+    /// <summary>Whether <paramref name="holder"/> (machine:pid:id) names a process of this machine that no longer runs.</summary>
+    public static bool IsDeadHere(string holder)
+    {
+        var parts = holder.Split(':');
+        if (parts.Length < 3 || !string.Equals(parts[0], Environment.MachineName, StringComparison.OrdinalIgnoreCase) || !int.TryParse(parts[1], out var pid))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return true; // no such process
         }
     }
 

@@ -61,6 +61,9 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             return new PurgeOutcome("busy", $"Another purge is running ({current?.Holder}, its lease runs until {current?.ExpiresAtUtc:yyyy-MM-dd HH:mm:ss} UTC): this one did nothing.");
         }
 
+        // The lease is ours: any earlier run still marked running has no process behind it any more (its heartbeat stopped).
+        await JobLog.CloseAbandonedAsync(db, JobName, Now, TimeSpan.FromSeconds(Math.Clamp(lease.TotalSeconds / 3, 1, 60) * 3), cancellationToken);
+
         // While it runs, the lease is renewed and the job's heartbeat beats, on a context of their own: a long archive
         // never lets a second purge in, and /jobs never calls a live run stuck.
         using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -185,7 +185,8 @@ public sealed class JobsService(ISchedulerFactory schedulers, DatabaseSettings s
     {
         await using (var db = ConsoleDbContextFactory.Create(settings))
         {
-            if (await JobLeases.CurrentAsync(db, JobNames.Purge, cancellationToken) is { } lease && lease.ExpiresAtUtc > time.GetUtcNow().UtcDateTime)
+            if (await JobLeases.CurrentAsync(db, JobNames.Purge, cancellationToken) is { } lease && lease.ExpiresAtUtc > time.GetUtcNow().UtcDateTime
+                && !JobLeases.IsDeadHere(lease.Holder))
             {
                 return false;
             }

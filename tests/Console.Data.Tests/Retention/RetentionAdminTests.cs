@@ -229,6 +229,34 @@ public sealed class RetentionAdminTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_a_kill_the_next_purge_takes_the_dead_processs_lease_and_closes_its_run()
+    {
+        await using (var db = _store.Unaudited())
+        {
+            // What a purge killed with -9 leaves: its lease (not yet expired) and its run, still marked running.
+            db.JobLeases.Add(new JobLease { Name = RetentionPurger.JobName, Holder = $"{Environment.MachineName}:{int.MaxValue - 7}:dead", ExpiresAtUtc = _clock.Now.UtcDateTime.AddMinutes(9) });
+            db.JobRuns.Add(new JobRun { Job = JobNames.Purge, TriggeredBy = "schedule", StartedAtUtc = _clock.Now.UtcDateTime.AddMinutes(-20), HeartbeatAtUtc = _clock.Now.UtcDateTime.AddMinutes(-19), Status = JobRun.Running });
+            await db.SaveChangesAsync();
+        }
+
+        using var key = CheckpointKey.LoadOrCreate(Path.Combine(_folder.FullName, "key.pem"));
+        var purger = new RetentionPurger(new RetentionPlanner(new AuditSearchService(new AuditVocabulary(), _clock)), new RetentionOptions(),
+            new FolderArchiveSink(Path.Combine(_folder.FullName, "k")), key, null, _clock);
+        var outcome = await purger.RunAsync(() => _store.Audited(AuditContext.ForJob("retention.purge"), _clock), "schedule");
+
+        Assert.NotEqual("busy", outcome.Status);
+        await using var check = _store.Unaudited();
+        var abandoned = await check.JobRuns.SingleAsync();
+        Assert.Equal(JobRun.Failed, abandoned.Status);
+        Assert.Contains("stopped without finishing", abandoned.Error);
+        Assert.Null(await JobLeases.CurrentAsync(check, RetentionPurger.JobName)); // released at the end
+
+        // A lease of another machine is respected until it expires.
+        Assert.False(JobLeases.IsDeadHere("other-host:1:x"));
+        Assert.False(JobLeases.IsDeadHere($"{Environment.MachineName}:{Environment.ProcessId}:x"));
+    }
+
+    [Fact]
     public async Task Writers_during_a_purge_all_commit_and_are_all_in_the_chain()
     {
         await using (var db = _store.Audited(time: _clock))
