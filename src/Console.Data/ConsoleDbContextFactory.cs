@@ -14,7 +14,8 @@ namespace ComplianceConsole.Data;
 public sealed class ConsoleDbContextFactory(DatabaseSettings settings, IAuditContextAccessor accessor, TimeProvider time, IOptions<AuditOptions> audit, AuditSpool spool, ILogger<AuditTrailInterceptor> log)
     : IDbContextFactory<ConsoleDbContext>
 {
-    public ConsoleDbContext CreateDbContext() => Create(settings, b => b.UseAuditTrail(accessor, time, audit.Value.NeverBlock ? spool : null, log));
+    // The system clock is left to the sealer, which on SQL Server takes the server's clock under the chain lock.
+    public ConsoleDbContext CreateDbContext() => Create(settings, b => b.UseAuditTrail(accessor, time == TimeProvider.System ? null : time, audit.Value.NeverBlock ? spool : null, log));
 
     /// <summary>Builds a context for the configured provider; <paramref name="configure"/> adds options such as the audit trail.</summary>
     public static ConsoleDbContext Create(DatabaseSettings settings, Action<DbContextOptionsBuilder>? configure = null)

@@ -85,17 +85,50 @@ public sealed class SqlServerScriptTests
         }
     }
 
-    [Fact]
-    public void The_sealer_statements_parse()
+    [Theory]
+    [InlineData("dbo")]
+    [InlineData("audit")]
+    public void The_sealer_statements_parse_and_are_qualified_with_the_stores_schema(string schema)
     {
-        AssertParses(SqlServerAuditSealer.ReadSql);
-        AssertParses(SqlServerAuditSealer.TakeOwnSql);
-        AssertParses(SqlServerAuditSealer.InsertSql(80));
-        AssertParses(SqlServerAuditSql.ListTriggers);
-        Assert.Contains("sp_getapplock", SqlServerAuditSealer.ReadSql);
-        Assert.Contains("READPAST", SqlServerAuditSealer.ReadSql);
-        Assert.Contains("WHERE [TxId] = CURRENT_TRANSACTION_ID()", SqlServerAuditSealer.TakeOwnSql);
-        Assert.Equal(80 * 24, SqlServerAuditSealer.InsertSql(80).Count(c => c == '@')); // under SQL Server's 2,100 parameters
+        var sql = SqlServerAuditSealer.For(schema);
+        foreach (var statement in new[] { sql.Own, sql.OutOfBand, sql.TakeOwn, sql.Insert, SqlServerAuditSql.ListTriggers })
+        {
+            AssertParses(statement);
+        }
+
+        foreach (var statement in new[] { sql.Own, sql.OutOfBand, sql.TakeOwn, sql.Insert })
+        {
+            // Every reference to the store names its schema: a runtime user whose default schema is another still finds it.
+            var unqualified = System.Text.RegularExpressions.Regex.Matches(statement, @"(?<!\]\.)\[(AuditEntries|AuditPending)\]");
+            Assert.True(unqualified.Count == 0, statement);
+            Assert.Contains($"[{schema}].[Audit", statement);
+        }
+
+        // An app transaction seals only its own rows; the background sealer takes the others, a bounded batch at a time.
+        Assert.Contains("WHERE [TxId] = CURRENT_TRANSACTION_ID()", sql.Own);
+        Assert.DoesNotContain("READPAST", sql.Own);
+        Assert.Contains("SELECT TOP (@batch)", sql.OutOfBand);
+        Assert.Contains("WITH (READPAST, ROWLOCK) ORDER BY [Id]", sql.OutOfBand);
+        foreach (var locked in new[] { sql.Own, sql.OutOfBand })
+        {
+            Assert.StartsWith("SET TRANSACTION ISOLATION LEVEL READ COMMITTED;", locked); // whatever the writer's level
+            Assert.Contains($"@DbPrincipal = N'{SqlServerAuditSql.WriterRole}'", locked); // a reporting login cannot hold the lock
+            Assert.Contains("@LockTimeout = @lockTimeout", locked);
+            Assert.Contains("SELECT SYSUTCDATETIME();", locked); // one clock: the server's, under the lock
+        }
+
+        Assert.Contains("FROM OPENJSON(@rows) WITH (", sql.Insert); // one statement text whatever the count: one plan
+    }
+
+    [Theory]
+    [InlineData(30, 25_000)]
+    [InlineData(5, 2_500)]
+    [InlineData(120, 30_000)]
+    [InlineData(0, 30_000)]
+    public void The_chain_lock_is_waited_for_less_than_the_command_timeout(int commandTimeout, int expectedMs)
+    {
+        Assert.Equal(expectedMs, SqlServerAuditSealer.LockTimeoutMs(commandTimeout));
+        Assert.True(commandTimeout == 0 || expectedMs < commandTimeout * 1000);
     }
 
     [Fact]

@@ -108,7 +108,7 @@ public static class AuditEventNames
     public static bool IsValid(string name)
     {
         var dot = name.IndexOf('.');
-        return dot > 0 && dot < name.Length - 1 && name.IndexOf('.', dot + 1) < 0
+        return name.Length <= AuditFieldLimits.EventName && dot > 0 && dot < name.Length - 1 && name.IndexOf('.', dot + 1) < 0
             && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-');
     }
 }

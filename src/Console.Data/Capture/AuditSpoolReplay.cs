@@ -45,11 +45,12 @@ public static class AuditSpoolReplay
             try
             {
                 var connection = database.GetDbConnection();
+                var storeSchema = AuditStoreModel.SqlServerSchemaOf(database.GetService<ICurrentDbContext>().Context.Model);
                 foreach (var line in lines.Where(l => l.Record is not null))
                 {
                     try
                     {
-                        replayed += await ReplayAsync(connection, line.Record!, cancellationToken) ? 1 : 0;
+                        replayed += await ReplayAsync(connection, line.Record!, storeSchema, cancellationToken) ? 1 : 0;
                         done.Add(line);
                     }
                     catch (NeverCommittedException ex)
@@ -59,7 +60,7 @@ public static class AuditSpoolReplay
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
-                        if (IsUnavailable(ex) || !AuditStoreProbe.Check(connection).Writable)
+                        if (IsUnavailable(ex) || !AuditStoreProbe.Check(connection, storeSchema).Writable)
                         {
                             stoppedBy = ex.Message;
                             break;
@@ -94,7 +95,7 @@ public static class AuditSpoolReplay
     /// is already in the chain (a crash came between the replay's commit and the spool clean-up), or its change never
     /// committed (a crash or failure after the spool line was written); the latter is refused, to be quarantined.
     /// </summary>
-    private static async Task<bool> ReplayAsync(DbConnection connection, SpoolRecord record, CancellationToken cancellationToken)
+    private static async Task<bool> ReplayAsync(DbConnection connection, SpoolRecord record, string storeSchema, CancellationToken cancellationToken)
     {
         var sqlite = connection is SqliteConnection;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -121,7 +122,7 @@ public static class AuditSpoolReplay
 
         var watermark = AuditSealer.ReadWatermark(connection, transaction);
         AuditSealer.RestoreRows(connection, transaction, record.Rows);
-        new AuditSealer(new FixedTime(record.CommittedAtUtc)).Seal(connection, transaction, watermark, record.Context, record.Id);
+        await new AuditSealer(new FixedTime(record.CommittedAtUtc)).SealAsync(connection, transaction, watermark, record.Context, record.Id, async: true, cancellationToken, storeSchema);
         await transaction.CommitAsync(cancellationToken);
         return true;
     }

@@ -23,6 +23,13 @@ public static class AuditStoreModel
         RemovedRangesTable, Retention.RetentionTables.Policies, Retention.RetentionTables.Changes, Retention.RetentionTables.Holds, Retention.RetentionTables.JobRuns,
         Retention.RetentionTables.PurgeRuns, Retention.RetentionTables.Leases };
 
+    /// <summary>SQL Server: the schema of the audit store when the model names none.</summary>
+    public const string DefaultSqlServerSchema = "dbo";
+
+    /// <summary>SQL Server: the schema the model puts the audit store in; every statement of the engine is qualified with it.</summary>
+    public static string SqlServerSchemaOf(Microsoft.EntityFrameworkCore.Metadata.IModel model) =>
+        model.FindEntityType(typeof(AuditEntry))?.GetSchema() ?? model.GetDefaultSchema() ?? DefaultSqlServerSchema;
+
     /// <summary>SQL Server only: the transaction that captured a pending row (CURRENT_TRANSACTION_ID()), a shadow column.</summary>
     public const string PendingTransactionColumn = "TxId";
 
@@ -38,20 +45,20 @@ public static class AuditStoreModel
             b.ToTable(EntriesTable);
             b.HasKey(e => e.Seq);
             b.Property(e => e.Seq).ValueGeneratedNever();
-            b.Property(e => e.Operation).HasMaxLength(16);
-            b.Property(e => e.EventName).HasMaxLength(100);
-            b.Property(e => e.TableName).HasMaxLength(128);
-            b.Property(e => e.RecordKey).HasMaxLength(400);
-            b.Property(e => e.ActorId).HasMaxLength(200);
-            b.Property(e => e.ActorName).HasMaxLength(256);
-            b.Property(e => e.ActorRoles).HasMaxLength(400);
-            b.Property(e => e.Origin).HasMaxLength(400);
-            b.Property(e => e.CorrelationId).HasMaxLength(64);
-            b.Property(e => e.TransactionId).HasMaxLength(64);
-            b.Property(e => e.IpAddress).HasMaxLength(64);
-            b.Property(e => e.UserAgent).HasMaxLength(512);
-            b.Property(e => e.Tenant).HasMaxLength(100);
-            b.Property(e => e.Target).HasMaxLength(400);
+            b.Property(e => e.Operation).HasMaxLength(AuditFieldLimits.Operation);
+            b.Property(e => e.EventName).HasMaxLength(AuditFieldLimits.EventName);
+            b.Property(e => e.TableName).HasMaxLength(AuditFieldLimits.TableName);
+            b.Property(e => e.RecordKey).HasMaxLength(AuditFieldLimits.RecordKey);
+            b.Property(e => e.ActorId).HasMaxLength(AuditFieldLimits.ActorId);
+            b.Property(e => e.ActorName).HasMaxLength(AuditFieldLimits.ActorName);
+            b.Property(e => e.ActorRoles).HasMaxLength(AuditFieldLimits.ActorRoles);
+            b.Property(e => e.Origin).HasMaxLength(AuditFieldLimits.Origin);
+            b.Property(e => e.CorrelationId).HasMaxLength(AuditFieldLimits.CorrelationId);
+            b.Property(e => e.TransactionId).HasMaxLength(AuditFieldLimits.TransactionId);
+            b.Property(e => e.IpAddress).HasMaxLength(AuditFieldLimits.IpAddress);
+            b.Property(e => e.UserAgent).HasMaxLength(AuditFieldLimits.UserAgent);
+            b.Property(e => e.Tenant).HasMaxLength(AuditFieldLimits.Tenant);
+            b.Property(e => e.Target).HasMaxLength(AuditFieldLimits.Target);
             b.Property(e => e.PayloadHash).HasMaxLength(64).IsFixedLength();
             b.Property(e => e.RowHash).HasMaxLength(64).IsFixedLength();
             // The read side filters on these (ARCHITECTURE.md, "Read side").
@@ -109,14 +116,14 @@ public static class AuditStoreModel
             // A plain rowid, no AUTOINCREMENT: the table is emptied at every seal and the watermark is read
             // under the write lock, so reusing an id is harmless, and it spares a sqlite_sequence write per commit.
             b.Property(p => p.Id).HasAnnotation("Sqlite:Autoincrement", false);
-            b.Property(p => p.Operation).HasMaxLength(16);
-            b.Property(p => p.TableName).HasMaxLength(128);
-            b.Property(p => p.EventName).HasMaxLength(100);
-            b.Property(p => p.RecordKey).HasMaxLength(400);
-            b.Property(p => p.Target).HasMaxLength(400);
-            b.Property(p => p.Tenant).HasMaxLength(100);
-            b.Property(p => p.ActorId).HasMaxLength(200);
-            b.Property(p => p.ActorName).HasMaxLength(256);
+            b.Property(p => p.Operation).HasMaxLength(AuditFieldLimits.Operation);
+            b.Property(p => p.TableName).HasMaxLength(AuditFieldLimits.TableName);
+            b.Property(p => p.EventName).HasMaxLength(AuditFieldLimits.EventName);
+            b.Property(p => p.RecordKey).HasMaxLength(AuditFieldLimits.RecordKey);
+            b.Property(p => p.Target).HasMaxLength(AuditFieldLimits.Target);
+            b.Property(p => p.Tenant).HasMaxLength(AuditFieldLimits.Tenant);
+            b.Property(p => p.ActorId).HasMaxLength(AuditFieldLimits.ActorId);
+            b.Property(p => p.ActorName).HasMaxLength(AuditFieldLimits.ActorName);
             if (sqlServer)
             {
                 b.Property<long>(PendingTransactionColumn).HasDefaultValueSql("CURRENT_TRANSACTION_ID()");

@@ -67,7 +67,7 @@ public static class AuditStoreProbe
             await context.Database.OpenConnectionAsync(cancellationToken);
             try
             {
-                return Check(context.Database.GetDbConnection());
+                return Check(context.Database.GetDbConnection(), AuditStoreModel.SqlServerSchemaOf(context.Model));
             }
             finally
             {
@@ -81,7 +81,7 @@ public static class AuditStoreProbe
     }
 
     /// <summary>The probe on an open connection with no transaction of its own.</summary>
-    internal static AuditProbeResult Check(DbConnection connection)
+    internal static AuditProbeResult Check(DbConnection connection, string storeSchema)
     {
         try
         {
@@ -91,7 +91,7 @@ public static class AuditStoreProbe
             var now = DateTime.UtcNow.ToString(AuditSealer.SqliteDateFormat, System.Globalization.CultureInfo.InvariantCulture);
             AuditSealer.RestoreRows(connection, transaction,
                 [new SpooledRow(null, "event", null, null, null, null, ProbeEvent, null, null, null, null, null, now)]);
-            new AuditSealer(TimeProvider.System).Seal(connection, transaction, watermark, AuditContext.ForJob("audit-probe"), Guid.NewGuid().ToString("N"));
+            new AuditSealer(null).SealAsync(connection, transaction, watermark, AuditContext.ForJob("audit-probe"), Guid.NewGuid().ToString("N"), async: false, default, storeSchema).GetAwaiter().GetResult();
             transaction.Rollback();
             return new AuditProbeResult(true, null);
         }

@@ -24,7 +24,7 @@ public static class AuditTrailExtensions
     public static DbContextOptionsBuilder UseAuditTrail(this DbContextOptionsBuilder builder, IAuditContextAccessor? contextAccessor = null, TimeProvider? time = null, AuditSpool? neverBlockSpool = null, ILogger? log = null)
     {
         builder.ReplaceService<Microsoft.EntityFrameworkCore.Infrastructure.IModelCustomizer, AuditModelCustomizer>();
-        return builder.AddInterceptors(new AuditTrailInterceptor(contextAccessor, new AuditSealer(time ?? TimeProvider.System), neverBlockSpool, log));
+        return builder.AddInterceptors(new AuditTrailInterceptor(contextAccessor, new AuditSealer(time), neverBlockSpool, log));
     }
 
     /// <inheritdoc cref="UseAuditTrail(DbContextOptionsBuilder, IAuditContextAccessor?, TimeProvider?, AuditSpool?, ILogger?)"/>
@@ -54,21 +54,29 @@ public static class AuditTrailExtensions
         if (!AuditEventNames.IsValid(request.Name))
         {
             throw new ArgumentException(
-                $"\"{request.Name}\" is not an event name: use resource.verb in lower case, for example report.exported.", nameof(request));
+                $"\"{request.Name}\" is not an event name: use resource.verb in lower case, for example report.exported, at most {AuditFieldLimits.EventName} characters.", nameof(request));
         }
 
         var metadata = request.Metadata is null ? null
             : JsonSerializer.Serialize(new SortedDictionary<string, string?>(request.Metadata.ToDictionary(), StringComparer.Ordinal));
         var now = DateTime.UtcNow;
+        // A 300-character email typed at sign-in still records its failed login: values longer than the store keeps are cut, visibly.
+        var target = AuditFieldLimits.Fit(request.Target, AuditFieldLimits.Target);
+        var tenant = AuditFieldLimits.Fit(request.Tenant, AuditFieldLimits.Tenant);
+        var actorId = AuditFieldLimits.Fit(request.Actor?.Id, AuditFieldLimits.ActorId);
+        var actorName = AuditFieldLimits.Fit(request.Actor?.Name, AuditFieldLimits.ActorName);
         await database.ExecuteSqlInterpolatedAsync($"""
             INSERT INTO "AuditPending" ("Operation", "EventName", "Target", "Metadata", "Tenant", "ActorId", "ActorName", "CapturedAtUtc")
-            VALUES ('event', {request.Name}, {request.Target}, {metadata}, {request.Tenant}, {request.Actor?.Id}, {request.Actor?.Name}, {now})
+            VALUES ('event', {request.Name}, {target}, {metadata}, {tenant}, {actorId}, {actorName}, {now})
             """, cancellationToken);
     }
 
     /// <summary>
-    /// Seals rows captured from writes made outside the app (out-of-band) into the chain. The app also does
-    /// this at every write it makes; call it to bound how long such rows wait when the app is idle.
+    /// Seals rows captured from writes made outside the app (out-of-band) into the chain. On SQLite the app also does
+    /// this at every write it makes; on SQL Server an app transaction seals only its own rows, and this is what seals
+    /// the others: in transactions of at most <see cref="SqlServerAuditSealer.OutOfBandBatch"/> rows each, streamed, so a
+    /// DBA's UPDATE of 200k rows never holds the chain lock for long nor sits in memory at once. Call it every few
+    /// seconds (the console's sealing service does).
     /// </summary>
     public static async Task<int> SealOutOfBandAsync(this DatabaseFacade database, CancellationToken cancellationToken = default)
     {
@@ -76,6 +84,23 @@ public static class AuditTrailExtensions
         try
         {
             var connection = database.GetDbConnection();
+            if (database.IsSqlServer())
+            {
+                var schema = AuditStoreModel.SqlServerSchemaOf(database.GetService<ICurrentDbContext>().Context.Model);
+                var total = 0;
+                int sealedNow;
+                do
+                {
+                    await using var batch = await connection.BeginTransactionAsync(cancellationToken);
+                    sealedNow = await SqlServerAuditSealer.SealOutOfBandBatchAsync(connection, batch, schema, SqlServerAuditSealer.OutOfBandBatch, cancellationToken);
+                    await batch.CommitAsync(cancellationToken);
+                    total += sealedNow;
+                }
+                while (sealedNow == SqlServerAuditSealer.OutOfBandBatch);
+
+                return total;
+            }
+
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             var sealer = new AuditSealer(TimeProvider.System);
             var count = sealer.Seal(connection, transaction, AuditSealer.SealEverythingAsOutOfBand, AuditContext.ForJob("out-of-band-sealer"), Guid.NewGuid().ToString("N"));

@@ -10,6 +10,12 @@ namespace ComplianceConsole.Data.Capture;
 /// </summary>
 public static class SqlServerAuditSql
 {
+    /// <summary>
+    /// The database role of the console's runtime user: DML on the managed tables, INSERT and SELECT on the store, and the
+    /// right to take the audit chain lock (sp_getapplock @DbPrincipal). Created by the migrations; granted by the role script.
+    /// </summary>
+    public const string WriterRole = "cc_audit_writer";
+
     public const string RefuseUpdateTrigger = """
         CREATE TRIGGER [dbo].[audit_entries_refuse_update] ON [dbo].[AuditEntries] INSTEAD OF UPDATE AS
         BEGIN

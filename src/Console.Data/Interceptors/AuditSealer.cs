@@ -2,6 +2,8 @@ using System.Data.Common;
 using System.Globalization;
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Core.Chain;
+using ComplianceConsole.Data.Capture;
+using L = ComplianceConsole.Core.Auditing.AuditFieldLimits;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -16,7 +18,9 @@ namespace ComplianceConsole.Data.Interceptors;
 /// Total order: SQLite allows one writer at a time, and every sealing transaction holds the write lock from
 /// its first write to its commit, so the seq order is the commit order and the chain head cannot move under us.
 /// </summary>
-public sealed class AuditSealer(TimeProvider time)
+/// <param name="clock">The time of the entries; null: SQL Server's SYSUTCDATETIME() read under the chain lock (one clock for every
+/// node), and the system clock on SQLite. Spool replay passes the time its change committed; tests pass a fixed time.</param>
+public sealed class AuditSealer(TimeProvider? clock)
 {
     public const long SealEverythingAsOutOfBand = long.MaxValue;
 
@@ -56,14 +60,14 @@ public sealed class AuditSealer(TimeProvider time)
         VALUES (@TableName, @Operation, @RecordKey, @OldValues, @NewValues, @ChangedColumns, @EventName, @Target, @Metadata, @Tenant, @ActorId, @ActorName, @CapturedAtUtc)
         """;
 
-    public DateTime UtcNow => time.GetUtcNow().UtcDateTime;
+    public DateTime UtcNow => (clock ?? TimeProvider.System).GetUtcNow().UtcDateTime;
 
     /// <summary>Never-block mode: takes this transaction's own captured rows out of the database, for the spool.</summary>
-    public static List<SpooledRow> TakeOwnRows(DbConnection connection, DbTransaction transaction, long watermark)
+    public static List<SpooledRow> TakeOwnRows(DbConnection connection, DbTransaction transaction, long watermark, string storeSchema = AuditStoreModel.DefaultSqlServerSchema)
     {
         if (connection is not SqliteConnection)
         {
-            return SqlServerAuditSealer.TakeOwnRows(connection, transaction);
+            return SqlServerAuditSealer.TakeOwnRows(connection, transaction, storeSchema);
         }
 
         using var command = connection.CreateCommand();
@@ -151,26 +155,29 @@ public sealed class AuditSealer(TimeProvider time)
     }
 
     /// <summary>
-    /// Seals every pending row; returns how many entries were appended. SQLite's client is synchronous whatever the
-    /// call, and by now the transaction already holds SQLite's write lock; on SQL Server the wait for the chain lock
-    /// and every round trip are asynchronous when <paramref name="async"/> is set, so no thread blocks on them.
+    /// Seals the transaction's pending rows; returns how many entries were appended. SQLite: every pending row (one
+    /// writer at a time), those at or below <paramref name="watermark"/> as out-of-band; its client is synchronous whatever
+    /// the call, and by now the transaction already holds SQLite's write lock. SQL Server: only the transaction's own rows
+    /// (<see cref="SqlServerAuditSealer"/>), in the store's schema, the chain lock waited for less than
+    /// <paramref name="commandTimeout"/>; the wait and every round trip are asynchronous when <paramref name="async"/> is set.
     /// </summary>
-    public async Task<int> SealAsync(DbConnection connection, DbTransaction transaction, long watermark, AuditContext context, string transactionId, bool async, CancellationToken cancellationToken)
+    public async Task<int> SealAsync(DbConnection connection, DbTransaction transaction, long watermark, AuditContext context, string transactionId, bool async, CancellationToken cancellationToken,
+        string storeSchema = AuditStoreModel.DefaultSqlServerSchema, int? commandTimeout = null)
     {
         if (connection is SqliteConnection)
         {
             return Seal(connection, transaction, watermark, context, transactionId);
         }
 
-        return await SqlServerAuditSealer.SealAsync(connection, transaction, watermark == SealEverythingAsOutOfBand, context, transactionId, time.GetUtcNow().UtcDateTime, async, cancellationToken);
+        return await SqlServerAuditSealer.SealOwnAsync(connection, transaction, storeSchema, commandTimeout, context, transactionId, clock?.GetUtcNow().UtcDateTime, async, cancellationToken);
     }
 
-    /// <summary>Seals every pending row; returns how many entries were appended.</summary>
+    /// <summary>SQLite: seals every pending row; returns how many entries were appended.</summary>
     public int Seal(DbConnection connection, DbTransaction transaction, long watermark, AuditContext context, string transactionId)
     {
         if (connection is not SqliteConnection { Handle: { } handle })
         {
-            return SealAsync(connection, transaction, watermark, context, transactionId, async: false, default).GetAwaiter().GetResult();
+            throw new NotSupportedException("Seal is SQLite's; on SQL Server call SealAsync (own rows) or SealOutOfBandAsync (rows of writers outside the app).");
         }
 
         long seq;
@@ -196,7 +203,7 @@ public sealed class AuditSealer(TimeProvider time)
 
         rows.Sort((a, b) => a.Id.CompareTo(b.Id));
 
-        InsertByPosition(handle, rows, watermark, context, transactionId, time.GetUtcNow().UtcDateTime, seq, previous);
+        InsertByPosition(handle, rows, watermark, context, transactionId, UtcNow, seq, previous);
         return rows.Count;
     }
 
@@ -262,7 +269,7 @@ public sealed class AuditSealer(TimeProvider time)
         }
     }
 
-    /// <summary>An entry before sealing: out-of-band with the actor unknown when there is no context.</summary>
+    /// <summary>An entry before sealing: out-of-band with the actor unknown when there is no context. Bounded attributes are fitted to the store.</summary>
     internal static AuditEntry ToEntry(SpooledRow row, AuditContext? context, string transactionId, DateTime now)
     {
         if (context is null)
@@ -272,8 +279,8 @@ public sealed class AuditSealer(TimeProvider time)
                 OccurredAtUtc = DateTime.Parse(row.CapturedAtUtc, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal),
                 Operation = row.Operation, EventName = row.EventName, TableName = row.TableName, RecordKey = row.RecordKey,
                 OldValues = row.OldValues, NewValues = row.NewValues, ChangedColumns = row.ChangedColumns,
-                ActorId = row.ActorId ?? AuditActor.Unknown.Id, ActorName = row.ActorName ?? AuditActor.Unknown.Name,
-                Origin = "out-of-band", OutOfBand = true, Target = row.Target, Metadata = row.Metadata, Tenant = row.Tenant,
+                ActorId = Fit(row.ActorId ?? AuditActor.Unknown.Id, L.ActorId), ActorName = Fit(row.ActorName ?? AuditActor.Unknown.Name, L.ActorName),
+                Origin = "out-of-band", OutOfBand = true, Target = Fit(row.Target, L.Target), Metadata = row.Metadata, Tenant = Fit(row.Tenant, L.Tenant),
             };
         }
 
@@ -283,13 +290,16 @@ public sealed class AuditSealer(TimeProvider time)
             OccurredAtUtc = now,
             Operation = row.Operation, EventName = row.EventName, TableName = row.TableName, RecordKey = row.RecordKey,
             OldValues = row.OldValues, NewValues = row.NewValues, ChangedColumns = row.ChangedColumns,
-            ActorId = row.ActorId ?? actor.Id, ActorName = row.ActorName ?? actor.Name,
-            ActorRoles = row.ActorId is null && actor.Roles.Count > 0 ? actor.RolesText : null,
-            Origin = context.Origin, CorrelationId = context.CorrelationId, TransactionId = transactionId,
-            IpAddress = context.IpAddress, UserAgent = context.UserAgent, Tenant = row.Tenant ?? context.Tenant,
-            Target = row.Target, Metadata = row.Metadata,
+            ActorId = Fit(row.ActorId ?? actor.Id, L.ActorId), ActorName = Fit(row.ActorName ?? actor.Name, L.ActorName),
+            ActorRoles = row.ActorId is null && actor.Roles.Count > 0 ? Fit(actor.RolesText, L.ActorRoles) : null,
+            Origin = Fit(context.Origin, L.Origin)!, CorrelationId = Fit(context.CorrelationId, L.CorrelationId), TransactionId = transactionId,
+            IpAddress = Fit(context.IpAddress, L.IpAddress), UserAgent = Fit(context.UserAgent, L.UserAgent), Tenant = Fit(row.Tenant ?? context.Tenant, L.Tenant),
+            Target = Fit(row.Target, L.Target), Metadata = row.Metadata,
         };
     }
+
+    // Attributes longer than the store keeps are cut visibly (AuditFieldLimits), never failing the write they describe.
+    private static string? Fit(string? value, int max) => AuditFieldLimits.Fit(value, max);
 
     /// <summary>
     /// A pending row as both providers' sealers return it: Id first, then the columns in <see cref="InsertPendingSql"/>

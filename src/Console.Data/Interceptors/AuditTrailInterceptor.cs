@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data.Capture;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -36,14 +37,30 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
 
     public InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
     {
+        RefuseAmbientTransaction(eventData.Context is { } c ? System.Transactions.TransactionsDatabaseFacadeExtensions.GetEnlistedTransaction(c.Database) : null);
         AlwaysInTransaction(eventData.Context);
         return result;
     }
 
     public ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
     {
+        RefuseAmbientTransaction(eventData.Context is { } c ? System.Transactions.TransactionsDatabaseFacadeExtensions.GetEnlistedTransaction(c.Database) : null);
         AlwaysInTransaction(eventData.Context);
         return ValueTask.FromResult(result);
+    }
+
+    /// <summary>
+    /// A System.Transactions transaction (TransactionScope, or one the connection was enlisted in) commits outside EF and
+    /// ADO.NET's DbTransaction, where no seal can run before it: its audited writes would commit unsealed, attributed to no
+    /// one. So they are refused before anything is sent. An explicit DbTransaction at any isolation level works instead.
+    /// </summary>
+    private static void RefuseAmbientTransaction(System.Transactions.Transaction? enlisted)
+    {
+        if ((enlisted ?? System.Transactions.Transaction.Current) is not null)
+        {
+            throw new AuditCaptureException(
+                "Audited changes cannot be made inside a TransactionScope (System.Transactions): it commits outside EF, where the audit entry cannot be sealed into the same transaction. Nothing was saved. Use DbContext.Database.BeginTransaction (any isolation level, Serializable and Snapshot included), or suppress the scope around the change with TransactionScopeOption.Suppress.");
+        }
     }
 
     // EF skips the transaction for a single statement; the seal needs one, so that it commits with the change.
@@ -59,25 +76,25 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
 
     public DbTransaction TransactionStarted(DbConnection connection, TransactionEndEventData eventData, DbTransaction result)
     {
-        TrackAsync(connection, result, async: false, default).GetAwaiter().GetResult();
+        TrackAsync(connection, result, eventData.Context, async: false, default).GetAwaiter().GetResult();
         return result;
     }
 
     public async ValueTask<DbTransaction> TransactionStartedAsync(DbConnection connection, TransactionEndEventData eventData, DbTransaction result, CancellationToken cancellationToken = default)
     {
-        await TrackAsync(connection, result, async: true, cancellationToken);
+        await TrackAsync(connection, result, eventData.Context, async: true, cancellationToken);
         return result;
     }
 
     public DbTransaction TransactionUsed(DbConnection connection, TransactionEventData eventData, DbTransaction result)
     {
-        TrackAsync(connection, result, async: false, default).GetAwaiter().GetResult();
+        TrackAsync(connection, result, eventData.Context, async: false, default).GetAwaiter().GetResult();
         return result;
     }
 
     public async ValueTask<DbTransaction> TransactionUsedAsync(DbConnection connection, TransactionEventData eventData, DbTransaction result, CancellationToken cancellationToken = default)
     {
-        await TrackAsync(connection, result, async: true, cancellationToken);
+        await TrackAsync(connection, result, eventData.Context, async: true, cancellationToken);
         return result;
     }
 
@@ -249,6 +266,7 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
         var transaction = command.Transaction;
         if (transaction is null)
         {
+            RefuseAmbientTransaction(eventData.Context is { } c ? System.Transactions.TransactionsDatabaseFacadeExtensions.GetEnlistedTransaction(c.Database) : null);
             transaction = async ? await connection.BeginTransactionAsync(cancellationToken) : connection.BeginTransaction();
             command.Transaction = transaction;
             _commandTransactions.AddOrUpdate(command, transaction);
@@ -256,11 +274,11 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
 
         if (!_transactions.TryGetValue(transaction, out _))
         {
-            await TrackAsync(connection, transaction, async, cancellationToken);
+            await TrackAsync(connection, transaction, eventData.Context, async, cancellationToken);
         }
     }
 
-    private async Task TrackAsync(DbConnection connection, DbTransaction transaction, bool async, CancellationToken cancellationToken)
+    private async Task TrackAsync(DbConnection connection, DbTransaction transaction, DbContext? context, bool async, CancellationToken cancellationToken)
     {
         long watermark;
         try
@@ -272,7 +290,9 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
             return; // the audit store does not exist yet: this is the migration that creates it
         }
 
-        _transactions.AddOrUpdate(transaction, new TransactionState(watermark));
+        // SQL Server: the store's schema from the model, and the context's command timeout, which the chain lock's wait stays under.
+        var schema = context is null ? AuditStoreModel.DefaultSqlServerSchema : AuditStoreModel.SqlServerSchemaOf(context.Model);
+        _transactions.AddOrUpdate(transaction, new TransactionState(watermark, schema, context?.Database.GetCommandTimeout()));
     }
 
     private async Task CompleteOwnedAsync(DbCommand command, bool async, CancellationToken cancellationToken)
@@ -350,10 +370,18 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
         {
             try
             {
-                await sealer.SealAsync(connection, transaction, state.Watermark, context, state.TransactionId, async, cancellationToken);
+                await sealer.SealAsync(connection, transaction, state.Watermark, context, state.TransactionId, async, cancellationToken, state.Schema, state.CommandTimeout);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                if (IsTransient(ex))
+                {
+                    // A deadlock or a timeout fails the save as a failed command would, unwrapped, so that a retrying
+                    // execution strategy runs the whole save again, seal included.
+                    log?.LogWarning(ex, "A change's audit seal failed with a transient error; nothing was committed.");
+                    throw;
+                }
+
                 throw Failure(ex.Message, ex);
             }
 
@@ -373,7 +401,7 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
 
         try
         {
-            await sealer.SealAsync(connection, transaction, state.Watermark, context, state.TransactionId, async, cancellationToken);
+            await sealer.SealAsync(connection, transaction, state.Watermark, context, state.TransactionId, async, cancellationToken, state.Schema, state.CommandTimeout);
             transaction.Release(SealSavepoint);
         }
         catch (Exception sealError) when (sealError is not OperationCanceledException)
@@ -382,7 +410,7 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
             {
                 transaction.Rollback(SealSavepoint);
                 transaction.Release(SealSavepoint);
-                var rows = AuditSealer.TakeOwnRows(connection, transaction, state.Watermark);
+                var rows = AuditSealer.TakeOwnRows(connection, transaction, state.Watermark, state.Schema);
                 // The mark commits with the change, or not at all: replay seals a spooled record only if it finds it.
                 AuditSealer.WriteSpoolMark(connection, transaction, state.TransactionId, sealer.UtcNow);
                 spool.Append(new SpoolRecord(state.TransactionId, sealer.UtcNow, context, rows, sealError.Message));
@@ -396,6 +424,12 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
         }
     }
 
+#pragma warning disable EF1001 // the SQL Server provider's own list of transient errors, the one its retrying strategy uses
+    private static bool IsTransient(Exception ex) =>
+        ex is TimeoutException or System.Data.Common.DbException { IsTransient: true }
+        || Microsoft.EntityFrameworkCore.SqlServer.Storage.Internal.SqlServerTransientExceptionDetector.ShouldRetryOn(ex);
+#pragma warning restore EF1001
+
     private AuditCaptureException Failure(string reason, Exception inner)
     {
         log?.LogError(inner, "A change was refused because its audit entry could not be written.");
@@ -403,9 +437,11 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
             $"The change was not saved because the audit trail cannot be written; an administrator has been alerted. Nothing was committed. ({reason})", inner);
     }
 
-    private sealed class TransactionState(long watermark)
+    private sealed class TransactionState(long watermark, string schema, int? commandTimeout)
     {
         public long Watermark { get; } = watermark;
+        public string Schema { get; } = schema;
+        public int? CommandTimeout { get; } = commandTimeout;
         public string TransactionId { get; } = Guid.NewGuid().ToString("N");
 
         /// <summary>Never-block: this transaction's entries are in the spool, waiting for its commit.</summary>
