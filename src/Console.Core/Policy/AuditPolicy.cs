@@ -35,7 +35,8 @@ public static class AuditRedaction
 }
 
 /// <param name="IsJson">A JSON document column (EF's <c>ToJson</c>): its value is recorded as embedded JSON, on both sides of every kind of update.</param>
-public sealed record ColumnCapture(string Name, ColumnTreatment Treatment, bool IsBinary, string Reason, bool IsText = false, bool IsJson = false);
+/// <param name="StoreType">The column's type in the database as the model maps it (<c>nvarchar(200)</c>, <c>datetimeoffset</c>, <c>xml</c>): SQL Server's triggers compare and serialize by it.</param>
+public sealed record ColumnCapture(string Name, ColumnTreatment Treatment, bool IsBinary, string Reason, bool IsText = false, bool IsJson = false, string? StoreType = null);
 
 /// <summary>A column of a unique index, with the collation the index compares it under (null: the column's own).</summary>
 public sealed record UniqueColumn(string Name, string? Collation);

@@ -94,7 +94,7 @@ public static class AuditBaseline
                         [Event(AuditEventNames.CaptureBaselineCompleted, plan.Table, await SqlCommands.ScalarAsync(connection, transaction, $"SELECT COUNT(*) FROM {TableName(connection, plan)}", cancellationToken), snapshots + taken)]);
                 }
 
-                await new AuditSealer(TimeProvider.System).SealAsync(connection, transaction, watermark, AuditContext.ForJob("capture-baseline"), Guid.NewGuid().ToString("N"), async: true, cancellationToken);
+                await new AuditSealer(null).SealAsync(connection, transaction, watermark, AuditContext.ForJob("capture-baseline"), Guid.NewGuid().ToString("N"), async: true, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
                 total += taken;
             }

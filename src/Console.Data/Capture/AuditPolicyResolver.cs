@@ -51,7 +51,7 @@ public static class AuditPolicyResolver
                 var (treatment, reason) = Treat(table, column, keyColumns, redacted, ignored);
                 var isBinary = column.ProviderClrType == typeof(byte[]);
                 var isJson = column.StoreTypeMapping is Microsoft.EntityFrameworkCore.Storage.JsonTypeMapping;
-                columns.Add(new ColumnCapture(column.Name, treatment, isBinary, reason, column.ProviderClrType == typeof(string) && !isJson, isJson));
+                columns.Add(new ColumnCapture(column.Name, treatment, isBinary, reason, column.ProviderClrType == typeof(string) && !isJson, isJson, column.StoreType));
             }
 
             var entityName = entityTypes.Count == 0 ? null : string.Join(", ", entityTypes.Select(t => t.ClrType.Name).Distinct());
@@ -83,6 +83,14 @@ public static class AuditPolicyResolver
             {
                 attributes.AddRange(info.GetCustomAttributes());
             }
+        }
+
+        // A rowversion, a temporal table's period columns, a column computed on every write: the database changes them on
+        // every update, so comparing them would make a no-op update an entry. Left out, on both providers alike.
+        if (column.PropertyMappings.Any(m => m.Property.ValueGenerated == Microsoft.EntityFrameworkCore.Metadata.ValueGenerated.OnAddOrUpdate)
+            || column.StoreType is "rowversion" or "timestamp")
+        {
+            return (ColumnTreatment.Ignore, "changed by the database on every update (rowversion, period or computed column)");
         }
 
         if (attributes.OfType<AuditRedactAttribute>().Any())

@@ -13,6 +13,9 @@ namespace ComplianceConsole.Data.Capture;
 /// <param name="Skipped">Tables this owner would capture but another owner already does: left as they are.</param>
 public sealed record AuditTriggerChanges(IReadOnlyList<string> Created, IReadOnlyList<string> Dropped, IReadOnlyList<string> Restored, IReadOnlyList<string> Skipped)
 {
+    /// <summary>Tables the policy would capture but this provider cannot, each with why and what to do. The rest was installed.</summary>
+    public IReadOnlyList<string> Refused { get; init; } = [];
+
     public bool Any => Created.Count > 0 || Dropped.Count > 0;
 }
 
@@ -48,25 +51,25 @@ public static class AuditTriggerInstaller
         var context = database.GetService<ICurrentDbContext>().Context;
         owner ??= context.GetType().FullName ?? context.GetType().Name;
         var policy = AuditPolicyResolver.Resolve(context.Model, options);
+        var storeSchema = AuditStoreModel.SqlServerSchemaOf(context.Model);
 
         await database.OpenConnectionAsync(cancellationToken);
         try
         {
             var connection = database.GetDbConnection();
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var desired = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var table in policy.Tables)
+            if (sqlServer)
             {
-                IEnumerable<KeyValuePair<string, string>> triggers = sqlServer
-                    ? [SqlServerAuditSql.CaptureTrigger(table, policy.Mode, owner)]
-                    : SqliteAuditSql.CaptureTriggers(table, policy.Mode, owner, await SqliteUniqueKeysAsync(connection, transaction, table.Table, cancellationToken));
-                foreach (var (name, sql) in triggers)
-                {
-                    desired[name] = sql;
-                }
+                // Two nodes starting at once: the second waits here, then reads the triggers the first installed.
+                await Execute(connection, transaction, $"""
+                    DECLARE @lock int;
+                    EXEC @lock = sp_getapplock @Resource = N'{InstallLock}', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 60000;
+                    IF @lock < 0 THROW 51012, 'Another node has been installing the capture triggers for 60 s; try again when it is done.', 1;
+                    """, cancellationToken);
             }
 
-            var guards = sqlServer ? SqlServerAuditSql.Guards : SqliteAuditSql.Guards;
+            var (desired, refused) = await DesiredAsync(connection, transaction, policy, owner, sqlServer, storeSchema, cancellationToken);
+            var guards = sqlServer ? SqlServerAuditSql.GuardsIn(storeSchema) : SqliteAuditSql.Guards;
             var installed = await AuditTriggerState.ReadInstalledAsync(connection, transaction, cancellationToken);
             var recorded = await AuditTriggerState.ReadRecordedAsync(connection, transaction, cancellationToken);
             var byName = installed.ToDictionary(t => t.Name, StringComparer.Ordinal);
@@ -91,9 +94,9 @@ public static class AuditTriggerInstaller
             {
                 if (byName.TryGetValue(name, out var existing))
                 {
-                    if (existing.Hash == AuditTriggerState.Hash(sql))
+                    if (existing.Hash == AuditTriggerState.Hash(sql) && !existing.Disabled)
                     {
-                        return;
+                        return; // a disabled trigger is put back enabled, and reported as tampering
                     }
 
                     drop.Add(existing);
@@ -132,7 +135,7 @@ public static class AuditTriggerInstaller
             if (sqlServer)
             {
                 // Sealers skip other writers' locked pending rows (READPAST); a table lock would make them wait instead.
-                await Execute(connection, transaction, "ALTER TABLE [AuditPending] SET (LOCK_ESCALATION = DISABLE)", cancellationToken);
+                await Execute(connection, transaction, $"ALTER TABLE {SqlServerAuditSql.Quote(storeSchema)}.[AuditPending] SET (LOCK_ESCALATION = DISABLE)", cancellationToken);
             }
 
             var events = new List<SpooledRow>();
@@ -171,6 +174,7 @@ public static class AuditTriggerInstaller
                     ["dropped"] = string.Join(", ", droppedNames),
                     ["excludedTables"] = string.Join(", ", policy.ExcludedTables),
                     ["mode"] = policy.Mode.ToString(),
+                    ["refused"] = string.Join("\n", refused),
                     ["skipped"] = string.Join(", ", skipped),
                     ["triggers"] = JsonSerializer.Serialize(map),
                 }));
@@ -189,12 +193,12 @@ public static class AuditTriggerInstaller
             if (events.Count > 0)
             {
                 AuditSealer.RestoreRows(connection, transaction, events);
-                await new AuditSealer(TimeProvider.System).SealAsync(connection, transaction, watermark,
-                    AuditContext.ForJob("capture-install"), Guid.NewGuid().ToString("N"), async: true, cancellationToken);
+                await new AuditSealer(null).SealAsync(connection, transaction, watermark,
+                    AuditContext.ForJob("capture-install"), Guid.NewGuid().ToString("N"), async: true, cancellationToken, storeSchema);
             }
 
             await transaction.CommitAsync(cancellationToken);
-            return new AuditTriggerChanges(createdNames, droppedNames, tampered.Select(p => p.Message).ToList(), skipped);
+            return new AuditTriggerChanges(createdNames, droppedNames, tampered.Select(p => p.Message).ToList(), skipped) { Refused = refused };
         }
         finally
         {
@@ -256,7 +260,8 @@ public static class AuditTriggerInstaller
             }
 
             AuditSealer.RestoreRows(connection, transaction, events);
-            await new AuditSealer(TimeProvider.System).SealAsync(connection, transaction, watermark, actor, Guid.NewGuid().ToString("N"), async: true, cancellationToken);
+            await new AuditSealer(null).SealAsync(connection, transaction, watermark, actor, Guid.NewGuid().ToString("N"), async: true, cancellationToken,
+                AuditStoreModel.SqlServerSchemaOf(database.GetService<ICurrentDbContext>().Context.Model));
             await transaction.CommitAsync(cancellationToken);
             return names.Order(StringComparer.Ordinal).ToList();
         }
@@ -266,8 +271,70 @@ public static class AuditTriggerInstaller
         }
     }
 
+    /// <summary>The application lock two nodes installing at once take in turn (SQL Server; SQLite's write lock does it there).</summary>
+    public const string InstallLock = "ComplianceConsole.CaptureInstall";
+
+    /// <summary>
+    /// The capture triggers the policy wants, by name, and the tables it cannot capture on this provider, each with why
+    /// and what to do: a table the generator cannot handle is refused, and the rest is installed, so one odd table never
+    /// takes the whole install (and the app) down.
+    /// </summary>
+    private static async Task<(Dictionary<string, string> Desired, List<string> Refused)> DesiredAsync(DbConnection connection, DbTransaction? transaction,
+        AuditPolicySnapshot policy, string owner, bool sqlServer, string storeSchema, CancellationToken cancellationToken)
+    {
+        var desired = new Dictionary<string, string>(StringComparer.Ordinal);
+        var refused = new List<string>();
+        var memoryOptimized = sqlServer ? await MemoryOptimizedTablesAsync(connection, transaction, cancellationToken) : [];
+        var sameName = policy.Tables.GroupBy(t => t.Table, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1)
+            .ToDictionary(g => g.Key, g => string.Join(" and ", g.Select(t => t.Schema ?? storeSchema)), StringComparer.OrdinalIgnoreCase);
+        foreach (var table in policy.Tables)
+        {
+            if (sameName.TryGetValue(table.Table, out var schemas))
+            {
+                refused.Add($"{table.Table} is a table name in the schemas {schemas}, and an entry names its table without the schema, so their histories would mix: exclude all but one of them (Audit:ExcludedEntities), or rename one.");
+                continue;
+            }
+
+            if (memoryOptimized.Contains(table.Table))
+            {
+                refused.Add($"{table.Table} is a memory-optimized table, whose triggers must be natively compiled and cannot build an entry's JSON: keep the audited data in a disk-based table, or exclude it (Audit:ExcludedEntities).");
+                continue;
+            }
+
+            try
+            {
+                IEnumerable<KeyValuePair<string, string>> triggers = sqlServer
+                    ? [SqlServerAuditSql.CaptureTrigger(table, policy.Mode, owner, storeSchema)]
+                    : SqliteAuditSql.CaptureTriggers(table, policy.Mode, owner, await SqliteUniqueKeysAsync(connection, transaction, table.Table, cancellationToken));
+                foreach (var (name, sql) in triggers)
+                {
+                    desired[name] = sql;
+                }
+            }
+            catch (NotSupportedException e)
+            {
+                refused.Add(e.Message);
+            }
+        }
+
+        return (desired, refused);
+    }
+
+    private static async Task<HashSet<string>> MemoryOptimizedTablesAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, "SELECT [name] FROM sys.tables WHERE [is_memory_optimized] = 1");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
     /// <summary>The key columns of every unique index of a SQLite table (expression indexes aside), with each index's collation.</summary>
-    private static async Task<List<IReadOnlyList<UniqueColumn>>> SqliteUniqueKeysAsync(DbConnection connection, DbTransaction transaction, string table, CancellationToken cancellationToken)
+    private static async Task<List<IReadOnlyList<UniqueColumn>>> SqliteUniqueKeysAsync(DbConnection connection, DbTransaction? transaction, string table, CancellationToken cancellationToken)
     {
         await using var command = Command(connection, transaction, """
             SELECT il.name, ix.name, ix.coll, ix.cid FROM pragma_index_list(@table) AS il JOIN pragma_index_xinfo(il.name) AS ix
@@ -356,7 +423,7 @@ public static class AuditTriggerInstaller
         new(null, AuditOperations.Event, null, null, null, null, name, target, JsonSerializer.Serialize(metadata), null, null, null,
             DateTime.UtcNow.ToString(AuditSealer.SqliteDateFormat, CultureInfo.InvariantCulture));
 
-    private static DbCommand Command(DbConnection connection, DbTransaction transaction, string sql)
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;

@@ -8,7 +8,9 @@ using Microsoft.Data.Sqlite;
 namespace ComplianceConsole.Data.Capture;
 
 /// <summary>A trigger as the database holds it.</summary>
-public sealed record InstalledTrigger(string Name, string Table, string Sql, string? Schema)
+/// <param name="Readable">Whether its text could be read: SQL Server hides it from a user without VIEW DEFINITION.</param>
+/// <param name="Disabled">SQL Server: DISABLE TRIGGER was run on it; it fires no more.</param>
+public sealed record InstalledTrigger(string Name, string Table, string Sql, string? Schema, bool Readable = true, bool Disabled = false)
 {
     public string Hash => AuditTriggerState.Hash(Sql);
     public string? Owner => SqliteAuditSql.OwnerOf(Sql);
@@ -51,7 +53,8 @@ public static class AuditTriggerState
         var triggers = new List<InstalledTrigger>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            triggers.Add(new InstalledTrigger(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            triggers.Add(new InstalledTrigger(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? "" : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                Readable: !reader.IsDBNull(2), Disabled: Convert.ToBoolean(reader.GetValue(4), System.Globalization.CultureInfo.InvariantCulture)));
         }
 
         return triggers;
@@ -104,9 +107,13 @@ public static class AuditTriggerState
             {
                 problems.Add(new TriggerProblem(name, owner, "missing", $"trigger {name} ({owner}) is missing"));
             }
-            else if (trigger.Hash != hash)
+            else if (trigger.Readable && trigger.Hash != hash)
             {
                 problems.Add(new TriggerProblem(name, owner, "altered", $"trigger {name} ({owner}) was altered: its text is not the one installed"));
+            }
+            else if (trigger.Disabled)
+            {
+                problems.Add(new TriggerProblem(name, owner, "disabled", $"trigger {name} ({owner}) is disabled, so it fires no more"));
             }
         }
 

@@ -25,9 +25,9 @@ public static class SqliteAuditSql
         DROP TRIGGER IF EXISTS "audit_entries_refuse_delete";
         """;
 
-    /// <summary>Lists every trigger the capture engine owns or guards, or that touches the store: name, table, text, schema (none).</summary>
+    /// <summary>Lists every trigger the capture engine owns or guards, or that touches the store: name, table, text, schema (none), disabled (never).</summary>
     public const string ListTriggers = """
-        SELECT name, tbl_name, sql, NULL FROM sqlite_master WHERE type = 'trigger'
+        SELECT name, tbl_name, sql, NULL, 0 FROM sqlite_master WHERE type = 'trigger'
         AND (name LIKE 'audit\_%' ESCAPE '\' OR tbl_name IN ('AuditEntries', 'AuditPending', 'AuditStash', 'AuditSpoolMarks', 'AuditRemovedRanges')
              OR sql LIKE '%AuditPending%' OR sql LIKE '%AuditEntries%' OR sql LIKE '%AuditStash%')
         """;

@@ -155,7 +155,7 @@ public static class Reconciler
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             var watermark = await Interceptors.AuditSealer.ReadWatermarkAsync(connection, transaction, async: true, cancellationToken);
             Interceptors.AuditSealer.RestoreRows(connection, transaction, [row]);
-            await new Interceptors.AuditSealer(TimeProvider.System).SealAsync(connection, transaction, watermark, context, Guid.NewGuid().ToString("N"), async: true, cancellationToken);
+            await new Interceptors.AuditSealer(null).SealAsync(connection, transaction, watermark, context, Guid.NewGuid().ToString("N"), async: true, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         finally

@@ -48,6 +48,14 @@ internal sealed class Proof
         return new SqlServerConsoleDbContext(builder.Options);
     }
 
+    /// <summary>A model of odd shapes (<see cref="OddShapesContext"/>) on the same recording connection.</summary>
+    public OddShapesContext OddShapes()
+    {
+        var builder = new DbContextOptionsBuilder<OddShapesContext>().UseSqlServer(Connection);
+        builder.UseAuditTrail(new AuditContextAccessor(TestDatabase.Alice));
+        return new OddShapesContext(builder.Options);
+    }
+
     public static SqlServerAuditSealer.Statements Sql => SqlServerAuditSealer.For("dbo");
 
     /// <summary>Each statement cut to a short name, with the transaction verbs: the sequence a test asserts.</summary>
@@ -153,7 +161,7 @@ internal sealed class Proof
 }
 
 /// <summary>A row the capture trigger wrote to AuditPending, as the seal's DELETE ... OUTPUT returns it.</summary>
-public sealed record PendingRow(long Id, string? TableName, string Operation, string? Key, string? Old, string? New, string? Changed = null, string? EventName = null, string? Target = null, string? ActorName = null)
+public sealed record PendingRow(long Id, string? TableName, string Operation, string? Key, string? Old, string? New, string? Changed = null, string? EventName = null, string? Target = null, string? ActorName = null, string? Metadata = null)
 {
     public static DataTable ToTable(IEnumerable<PendingRow> rows)
     {
@@ -171,7 +179,7 @@ public sealed record PendingRow(long Id, string? TableName, string Operation, st
         foreach (var r in rows)
         {
             t.Rows.Add(r.Id, (object?)r.TableName ?? DBNull.Value, r.Operation, (object?)r.Key ?? DBNull.Value, (object?)r.Old ?? DBNull.Value, (object?)r.New ?? DBNull.Value,
-                (object?)r.Changed ?? DBNull.Value, (object?)r.EventName ?? DBNull.Value, (object?)r.Target ?? DBNull.Value, DBNull.Value, DBNull.Value, DBNull.Value,
+                (object?)r.Changed ?? DBNull.Value, (object?)r.EventName ?? DBNull.Value, (object?)r.Target ?? DBNull.Value, (object?)r.Metadata ?? DBNull.Value, DBNull.Value, DBNull.Value,
                 (object?)r.ActorName ?? DBNull.Value, Proof.ServerNow.AddSeconds(-1), 900L);
         }
 
