@@ -38,7 +38,34 @@ public sealed class SqlServerScriptTests
         Assert.Contains("INSTEAD OF DELETE", script);
         Assert.Contains("CREATE INDEX [IX_AuditEntries_TableName_RecordKey]", script);
         Assert.Contains("DEFAULT (CURRENT_TRANSACTION_ID())", script); // pending rows know their writer's transaction
+        // Least privilege: the roles and their grants are in the script a DBA runs, and the pending table locks only rows.
+        Assert.Contains($"CREATE ROLE [{SqlServerAuditSql.WriterRole}]", script);
+        Assert.Contains($"DENY UPDATE, DELETE ON OBJECT::[dbo].[AuditEntries] TO [{SqlServerAuditSql.WriterRole}]", script);
+        Assert.Contains("SET (ALLOW_PAGE_LOCKS = OFF)", script);
+        Assert.Contains("CREATE INDEX [IX_AuditEntries_TableName_Seq]", script);
+        Assert.Contains("CREATE INDEX [IX_AuditEntries_ActorId_Seq]", script);
         AssertParses(script);
+    }
+
+    [Fact]
+    public void The_role_script_gives_the_runtime_dml_only_and_keeps_the_store_append_only()
+    {
+        var script = SqlServerAuditSql.RoleScript("audit");
+        foreach (var statement in script)
+        {
+            AssertParses(statement);
+        }
+
+        var text = string.Join("\n", script);
+        Assert.DoesNotContain("ALTER ON", text);
+        Assert.DoesNotContain("VIEW DEFINITION", text);
+        Assert.DoesNotContain("CONTROL", text);
+        Assert.Contains($"GRANT SELECT, INSERT, UPDATE, DELETE ON SCHEMA::[audit] TO [{SqlServerAuditSql.WriterRole}]", text);
+        Assert.Contains($"DENY UPDATE, DELETE ON OBJECT::[audit].[AuditEntries] TO [{SqlServerAuditSql.WriterRole}]", text);
+        Assert.Contains($"DENY UPDATE ON OBJECT::[audit].[AuditEntries] TO [{SqlServerAuditSql.PurgerRole}]", text); // the purger deletes, never updates
+        Assert.Contains($"ALTER ROLE [{SqlServerAuditSql.ChainLockRole}] ADD MEMBER [{SqlServerAuditSql.WriterRole}]", text); // may take the chain lock
+        Assert.Contains($"ALTER ROLE [{SqlServerAuditSql.ChainLockRole}] ADD MEMBER [{SqlServerAuditSql.PurgerRole}]", text);
+        Assert.All(script, statement => Assert.Matches("^(IF |GRANT |DENY )", statement)); // idempotent: a re-run changes nothing
     }
 
     [Theory]
@@ -112,7 +139,7 @@ public sealed class SqlServerScriptTests
         foreach (var locked in new[] { sql.Own, sql.OutOfBand })
         {
             Assert.StartsWith("SET TRANSACTION ISOLATION LEVEL READ COMMITTED;", locked); // whatever the writer's level
-            Assert.Contains($"@DbPrincipal = N'{SqlServerAuditSql.WriterRole}'", locked); // a reporting login cannot hold the lock
+            Assert.Contains($"@DbPrincipal = N'{SqlServerAuditSql.ChainLockRole}'", locked); // a reporting login cannot hold the lock
             Assert.Contains("@LockTimeout = @lockTimeout", locked);
             Assert.Contains("SELECT SYSUTCDATETIME();", locked); // one clock: the server's, under the lock
         }

@@ -71,7 +71,18 @@ public static class AuditStoreModel
             b.HasIndex(e => e.EventName).HasFilter(sqlServer ? "[EventName] IS NOT NULL" : "\"EventName\" IS NOT NULL");
             // The audit browser (docs/query-language.md): one-column indexes, because each also orders by seq (the rowid
             // on SQLite, the clustered key on SQL Server), so a filter's newest page is a short backwards index walk.
-            b.HasIndex(e => e.TableName);
+            if (sqlServer)
+            {
+                // SQL Server (ARCHITECTURE.md, "Read side"): a table's or an actor's newest entries, a short backwards walk of
+                // (TableName, Seq) or (ActorId, Seq), and the per-actor queries of the dashboard.
+                b.HasIndex(e => new { e.TableName, e.Seq });
+                b.HasIndex(e => new { e.ActorId, e.Seq });
+            }
+            else
+            {
+                b.HasIndex(e => e.TableName);
+            }
+
             b.HasIndex(e => e.Operation);
             b.HasIndex(e => e.ActorName);
             b.HasIndex(e => e.Origin);

@@ -134,8 +134,12 @@ public static class AuditTriggerInstaller
 
             if (sqlServer)
             {
-                // Sealers skip other writers' locked pending rows (READPAST); a table lock would make them wait instead.
-                await Execute(connection, transaction, $"ALTER TABLE {SqlServerAuditSql.Quote(storeSchema)}.[AuditPending] SET (LOCK_ESCALATION = DISABLE)", cancellationToken);
+                // The background sealer skips writers' locked pending rows (READPAST); a page or table lock would make it wait
+                // instead. And the roles the runtime login is given (the migration makes them too; an opt-in context's may not).
+                foreach (var statement in SqlServerAuditSql.PendingLocking(storeSchema).Concat(SqlServerAuditSql.RoleScript(storeSchema)))
+                {
+                    await Execute(connection, transaction, statement, cancellationToken);
+                }
             }
 
             var events = new List<SpooledRow>();
@@ -279,7 +283,7 @@ public static class AuditTriggerInstaller
     /// and what to do: a table the generator cannot handle is refused, and the rest is installed, so one odd table never
     /// takes the whole install (and the app) down.
     /// </summary>
-    private static async Task<(Dictionary<string, string> Desired, List<string> Refused)> DesiredAsync(DbConnection connection, DbTransaction? transaction,
+    internal static async Task<(Dictionary<string, string> Desired, List<string> Refused)> DesiredAsync(DbConnection connection, DbTransaction? transaction,
         AuditPolicySnapshot policy, string owner, bool sqlServer, string storeSchema, CancellationToken cancellationToken)
     {
         var desired = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -11,10 +11,58 @@ namespace ComplianceConsole.Data.Capture;
 public static class SqlServerAuditSql
 {
     /// <summary>
-    /// The database role of the console's runtime user: DML on the managed tables, INSERT and SELECT on the store, and the
-    /// right to take the audit chain lock (sp_getapplock @DbPrincipal). Created by the migrations; granted by the role script.
+    /// The database role of the console's runtime user: DML on the managed tables and the console's own, INSERT and
+    /// SELECT on the audit store, no DDL, no VIEW DEFINITION. Created, with its grants, by the migrations (<see cref="RoleScript"/>).
     /// </summary>
     public const string WriterRole = "cc_audit_writer";
+
+    /// <summary>The writer's rights plus the retention purge's DELETE on the store (still refused by the guard outside a removed range with an anchor).</summary>
+    public const string PurgerRole = "cc_audit_purger";
+
+    /// <summary>
+    /// The role whose members may take the audit chain lock (sp_getapplock @DbPrincipal): the writer and purger roles, and
+    /// dbo. A reporting login that is in neither cannot hold the lock and stall every write. It holds no permission itself.
+    /// </summary>
+    public const string ChainLockRole = "cc_audit_chain";
+
+    /// <summary>
+    /// The roles and their grants, idempotent; each statement runs on its own. Schema-wide DML covers tables later
+    /// migrations add; the DENYs keep the store append-only for the writer, whatever else it is granted. The DBA adds the
+    /// console's login user to <see cref="WriterRole"/> (or <see cref="PurgerRole"/> on nodes that run retention).
+    /// </summary>
+    public static IReadOnlyList<string> RoleScript(string schema = AuditStoreModel.DefaultSqlServerSchema)
+    {
+        var s = Quote(schema);
+        string Create(string role) => $"IF DATABASE_PRINCIPAL_ID(N'{role}') IS NULL EXEC(N'CREATE ROLE {Quote(role)}')";
+        string Member(string role, string member) =>
+            $"IF IS_ROLEMEMBER(N'{role}', N'{member}') = 0 ALTER ROLE {Quote(role)} ADD MEMBER {Quote(member)}";
+        return
+        [
+            Create(ChainLockRole),
+            Create(WriterRole),
+            Create(PurgerRole),
+            Member(ChainLockRole, WriterRole),
+            Member(ChainLockRole, PurgerRole),
+            $"GRANT SELECT, INSERT, UPDATE, DELETE ON SCHEMA::{s} TO {Quote(WriterRole)}",
+            $"DENY UPDATE, DELETE ON OBJECT::{s}.[{AuditStoreModel.EntriesTable}] TO {Quote(WriterRole)}",
+            $"DENY UPDATE, DELETE ON OBJECT::{s}.[{AuditStoreModel.RemovedRangesTable}] TO {Quote(WriterRole)}",
+            $"DENY UPDATE ON OBJECT::{s}.[{AuditStoreModel.PendingTable}] TO {Quote(WriterRole)}",
+            $"GRANT SELECT, INSERT, UPDATE, DELETE ON SCHEMA::{s} TO {Quote(PurgerRole)}",
+            $"DENY UPDATE ON OBJECT::{s}.[{AuditStoreModel.EntriesTable}] TO {Quote(PurgerRole)}",
+            $"DENY UPDATE, DELETE ON OBJECT::{s}.[{AuditStoreModel.RemovedRangesTable}] TO {Quote(PurgerRole)}",
+            $"DENY UPDATE ON OBJECT::{s}.[{AuditStoreModel.PendingTable}] TO {Quote(PurgerRole)}",
+        ];
+    }
+
+    /// <summary>
+    /// What SQL Server's own tables need for the sealers: the pending table locks only rows (READPAST then meets row
+    /// locks only, and one writer's insert never blocks another's seal), on every index.
+    /// </summary>
+    public static IReadOnlyList<string> PendingLocking(string schema = AuditStoreModel.DefaultSqlServerSchema) =>
+    [
+        $"ALTER TABLE {Quote(schema)}.[{AuditStoreModel.PendingTable}] SET (LOCK_ESCALATION = DISABLE)",
+        $"ALTER INDEX ALL ON {Quote(schema)}.[{AuditStoreModel.PendingTable}] SET (ALLOW_PAGE_LOCKS = OFF)",
+    ];
 
     public const string RefuseUpdateTrigger = """
         CREATE TRIGGER [dbo].[audit_entries_refuse_update] ON [dbo].[AuditEntries] INSTEAD OF UPDATE AS

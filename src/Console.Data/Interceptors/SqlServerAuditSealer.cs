@@ -67,7 +67,7 @@ internal static class SqlServerAuditSealer
         /// <summary>Lock, clock and head (the caller sets READ COMMITTED first); then <paramref name="take"/>, which returns the rows to seal.</summary>
         private string Locked(string take) => $"""
             DECLARE @lock int;
-            EXEC @lock = sp_getapplock @Resource = N'{ChainLock}', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = @lockTimeout, @DbPrincipal = N'{SqlServerAuditSql.WriterRole}';
+            EXEC @lock = sp_getapplock @Resource = N'{ChainLock}', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = @lockTimeout, @DbPrincipal = N'{SqlServerAuditSql.ChainLockRole}';
             IF @lock = -999 THROW 51011, 'The console''s database user may not take the audit chain lock: add it to the role {SqlServerAuditSql.WriterRole} (the role script in docs/sqlserver.md). Nothing was committed.', 1;
             IF @lock < 0 BEGIN
                 DECLARE @waited nvarchar(400) = CONCAT(N'Timed out after ', @lockTimeout, N' ms waiting for the audit chain lock (sp_getapplock), held by another writer''s commit; nothing was committed. Retry the change.');

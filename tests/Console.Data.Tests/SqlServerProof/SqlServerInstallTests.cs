@@ -140,6 +140,95 @@ public sealed class SqlServerInstallTests
         Assert.Contains(creates, c => c.Contains("ON [dbo].[PeopleDetails]", StringComparison.Ordinal) && c.Contains("[Biography]", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task The_runtime_check_reads_only_and_says_what_is_missing_disabled_or_not_granted()
+    {
+        // The deploy step installed everything; since then a trigger was dropped and another disabled, the text of each
+        // is hidden (no VIEW DEFINITION), and the login lacks a grant and the role, while holding ALTER.
+        var first = FreshServer();
+        await using (var db = first.OddShapes())
+        {
+            await db.Database.InstallAuditCaptureAsync(new AuditOptions(), "Odd");
+        }
+
+        var policyMetadata = first.Appended.Select(e => e.GetProperty("Metadata").GetString()).Single(m => m is not null && m.Contains("\"owner\":\"Odd\"", StringComparison.Ordinal))!;
+        var created = first.Connection.Texts.Where(t => t.StartsWith("CREATE TRIGGER", StringComparison.Ordinal))
+            .Select(t => System.Text.RegularExpressions.Regex.Match(t, @"CREATE TRIGGER \[\w+\]\.\[(\w+)\] ON \[\w+\]\.\[(\w+)\]")).Select(m => (Name: m.Groups[1].Value, Table: m.Groups[2].Value)).ToList();
+        var proof = new Proof(r =>
+        {
+            if (r.Text == SqlServerAuditSql.ListTriggers)
+            {
+                var t = new DataTable();
+                foreach (var (column, type) in new[] { ("name", typeof(string)), ("table", typeof(string)), ("definition", typeof(string)), ("schema", typeof(string)), ("is_disabled", typeof(bool)) })
+                {
+                    t.Columns.Add(column, type);
+                }
+
+                foreach (var (name, table) in created.Where(c => c.Name != "audit_capture_Prices"))
+                {
+                    t.Rows.Add(name, table, DBNull.Value, "dbo", name == "audit_capture_Odd");
+                }
+
+                return Answer.Rows(t);
+            }
+
+            if (r.Text.Contains("[is_memory_optimized] = 1", StringComparison.Ordinal))
+            {
+                return Answer.Rows(Answer.Column("name", "Sessions"));
+            }
+
+            if (r.Text.Contains($"[EventName] = N'{AuditEventNames.CaptureChanged}'", StringComparison.Ordinal))
+            {
+                var t = new DataTable();
+                t.Columns.Add("Seq", typeof(long));
+                t.Columns.Add("OccurredAtUtc", typeof(DateTime));
+                t.Columns.Add("Metadata", typeof(string));
+                t.Rows.Add(9L, Proof.ServerNow, policyMetadata);
+                return Answer.Rows(t);
+            }
+
+            if (r.Text.Contains("HAS_PERMS_BY_NAME(v.[o]", StringComparison.Ordinal))
+            {
+                var perms = new DataTable();
+                perms.Columns.Add("o", typeof(string));
+                perms.Columns.Add("p", typeof(string));
+                perms.Columns.Add("has", typeof(int));
+                perms.Rows.Add("[dbo].[AuditEntries]", "INSERT", 1);
+                perms.Rows.Add("[dbo].[Composite]", "DELETE", 0);
+                var role = new DataTable();
+                role.Columns.Add("member", typeof(int));
+                role.Columns.Add("alter", typeof(int));
+                role.Rows.Add(0, 1);
+                return Answer.Rows(perms, role);
+            }
+
+            return null;
+        });
+
+        AuditCaptureCheck check;
+        await using (var db = proof.OddShapes())
+        {
+            check = await AuditCaptureChecker.CheckAsync(db.Database, new AuditOptions(), "Odd");
+        }
+
+        Assert.DoesNotContain(proof.Connection.Log, r => r.Text.StartsWith('#')); // no transaction: nothing written
+        Assert.DoesNotContain(proof.Connection.Texts, t => t.Contains("CREATE ", StringComparison.Ordinal) || t.Contains("INSERT ", StringComparison.Ordinal) || t.Contains("ALTER ", StringComparison.Ordinal));
+        Assert.Contains(check.Problems, p => p.StartsWith("trigger audit_capture_Prices is missing", StringComparison.Ordinal) && p.Contains("install-capture"));
+        Assert.Contains(check.Problems, p => p.StartsWith("trigger audit_capture_Odd is disabled", StringComparison.Ordinal));
+        Assert.Contains(check.Problems, p => p.StartsWith("not captured: Table LogLines has no primary key", StringComparison.Ordinal));
+        Assert.Contains(check.Problems, p => p.Contains("lacks DELETE on [dbo].[Composite]") && p.Contains(SqlServerAuditSql.WriterRole));
+        Assert.Contains(check.Problems, p => p.Contains("cannot take the audit chain lock"));
+        Assert.DoesNotContain(check.Problems, p => p.Contains("not the one the chain recorded")); // the policy is the recorded one
+        Assert.Contains(check.Notes, n => n.Contains("holds ALTER on the audit store"));
+
+        // A policy changed in configuration since the deploy is seen without reading any trigger text.
+        await using (var db = proof.OddShapes())
+        {
+            var changed = await AuditCaptureChecker.CheckAsync(db.Database, new AuditOptions { Mode = AuditValueMode.FullRecord }, "Odd");
+            Assert.Contains(changed.Problems, p => p.Contains("not the one the chain recorded as installed for Odd"));
+        }
+    }
+
     [Theory]
     [InlineData("geography")]
     [InlineData("geometry")]

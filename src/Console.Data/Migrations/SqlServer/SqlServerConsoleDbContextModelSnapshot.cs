@@ -137,11 +137,13 @@ namespace ComplianceConsole.Data.Migrations.SqlServer
                     b.HasIndex("OutOfBand")
                         .HasFilter("[OutOfBand] = 1");
 
-                    b.HasIndex("TableName");
-
                     b.HasIndex("TransactionId");
 
+                    b.HasIndex("ActorId", "Seq");
+
                     b.HasIndex("TableName", "RecordKey");
+
+                    b.HasIndex("TableName", "Seq");
 
                     b.ToTable("AuditEntries", (string)null);
                 });
