@@ -12,6 +12,16 @@ public enum DatabaseProvider
 /// <summary>The "Database" configuration section, checked once at start-up.</summary>
 public sealed record DatabaseSettings(DatabaseProvider Provider, string ConnectionString)
 {
+    /// <summary>
+    /// Whether start-up migrates the database and installs capture (DDL). SQLite: yes, always (one file, one principal).
+    /// SQL Server: only when Database:InstallAtStartup is true; by default the runtime login runs DML only, and the deploy
+    /// step (<c>install-capture</c>) runs the DDL under a deploy login.
+    /// </summary>
+    public bool InstallAtStartup { get; init; } = true;
+
+    /// <summary>SQL Server: the deploy login's connection string, used by <c>install-capture</c> (else <see cref="ConnectionString"/>).</summary>
+    public string? DeployConnectionString { get; init; }
+
     public const string DefaultSqlite = "Data Source=App_Data/console.db";
 
     /// <summary>Reads and checks the settings; a relative SQLite path is taken from <paramref name="contentRoot"/>.</summary>
@@ -33,7 +43,19 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
                     "Database:Provider is SqlServer but Database:ConnectionString is empty. Set it, for example \"Server=.;Database=ComplianceConsole;Trusted_Connection=True;TrustServerCertificate=True\".");
             }
 
-            return new DatabaseSettings(provider, connectionString);
+            var installText = configuration["Database:InstallAtStartup"];
+            var install = false;
+            if (!string.IsNullOrWhiteSpace(installText) && !bool.TryParse(installText, out install))
+            {
+                throw new InvalidOperationException(
+                    $"Database:InstallAtStartup is \"{installText}\". Set it to false (the runtime login runs DML only; deploy with install-capture) or true (start-up migrates and installs capture, which needs a login that may alter the database).");
+            }
+
+            return new DatabaseSettings(provider, connectionString)
+            {
+                InstallAtStartup = install,
+                DeployConnectionString = configuration["Database:DeployConnectionString"] is { Length: > 0 } deploy ? deploy : null,
+            };
         }
 
         SqliteConnectionStringBuilder builder;

@@ -48,6 +48,30 @@ public sealed class SqlServerScriptTests
     }
 
     [Fact]
+    public void The_deploy_script_for_sqlcmd_parses_batch_by_batch_and_installs_and_records_the_policy()
+    {
+        var (script, refused) = SqlServerDeployScript.Generate(new AuditOptions());
+        Assert.Empty(refused);
+        var batches = System.Text.RegularExpressions.Regex.Split(script, @"^GO\s*$", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Where(b => !string.IsNullOrWhiteSpace(b)).ToList();
+        foreach (var batch in batches)
+        {
+            AssertParses(batch);
+        }
+
+        Assert.Contains("CREATE TABLE [AuditEntries]", script); // the migrations, idempotent
+        Assert.Contains($"CREATE ROLE [{SqlServerAuditSql.WriterRole}]", script);
+        Assert.Contains(batches, b => b.TrimStart().StartsWith("CREATE TRIGGER [dbo].[audit_capture_Customers]", StringComparison.Ordinal)); // a batch of its own
+        Assert.Contains("IF OBJECT_ID(N'[dbo].[audit_capture_Customers]', N'TR') IS NOT NULL DROP TRIGGER [dbo].[audit_capture_Customers];", script); // re-runnable
+        Assert.Contains(batches, b => b.TrimStart().StartsWith("CREATE TRIGGER [dbo].[audit_entries_refuse_update]", StringComparison.Ordinal));
+        // The install is recorded: the policy event goes to AuditPending, sealed by the console as the deploy script's.
+        Assert.Contains($"N'{AuditEventNames.CaptureChanged}', N'audit-policy'", script);
+        Assert.Contains("N'deploy script (install-capture --script)'", script);
+        var triggers = SqlServerAuditSql.CaptureTrigger(ConsolePolicy(new AuditOptions()).Find("Customers")!, AuditValueMode.ChangedOnly, "ComplianceConsole");
+        Assert.Contains(AuditTriggerState.Hash(triggers.Value), script); // the same hash the runtime check compares
+    }
+
+    [Fact]
     public void The_role_script_gives_the_runtime_dml_only_and_keeps_the_store_append_only()
     {
         var script = SqlServerAuditSql.RoleScript("audit");

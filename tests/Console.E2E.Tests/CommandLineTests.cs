@@ -239,6 +239,56 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Install_capture_is_the_deploy_step_it_installs_once_and_writes_a_script_for_sqlcmd()
+    {
+        var first = await RunAsync("install-capture");
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.Matches(@"Installed capture: \d+ trigger\(s\) created", first.Output);
+        Assert.Contains("Recorded in the chain as audit.capture_changed", first.Output);
+
+        var again = await RunAsync("install-capture");
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("Capture was already installed as the policy says: nothing to change.", again.Output);
+
+        var verify = await RunAsync("verify");
+        Assert.True(verify.ExitCode == 0, verify.Output); // the install is in the chain, and the chain is whole
+
+        var script = Path.Combine(Path.GetTempPath(), $"cc-cli-{Guid.NewGuid():N}.sql");
+        try
+        {
+            var written = await RunAsync("install-capture", "--script", script);
+            Assert.True(written.ExitCode == 0, written.Output);
+            Assert.Contains("run it with sqlcmd -b -i", written.Output);
+            var text = await File.ReadAllTextAsync(script);
+            Assert.Contains("CREATE TRIGGER [dbo].[audit_capture_Customers]", text);
+            Assert.Contains("CREATE ROLE [cc_audit_writer]", text);
+            Assert.False(File.Exists(script + ".tmp"));
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+
+        var usage = await RunAsync("install-capture", "--scirpt", "x.sql");
+        Assert.Equal(2, usage.ExitCode);
+        Assert.Contains("'install-capture' has no option '--scirpt'. Its options: --script.", usage.Output);
+    }
+
+    [Fact]
+    public async Task A_bad_install_at_startup_setting_stops_start_up_with_what_to_write()
+    {
+        var (exitCode, output) = await RunAsync(new Dictionary<string, string>
+        {
+            ["Database__Provider"] = "SqlServer",
+            ["Database__ConnectionString"] = "Server=127.0.0.1,1;Database=cc;Connect Timeout=3",
+            ["Database__InstallAtStartup"] = "sometimes",
+        });
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Database:InstallAtStartup is \"sometimes\". Set it to false", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
     public async Task An_unreachable_sql_server_stops_start_up_with_a_message_that_says_what_to_check()
     {
         var (exitCode, output) = await RunAsync(new Dictionary<string, string>

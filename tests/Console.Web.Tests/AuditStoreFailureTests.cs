@@ -1,5 +1,6 @@
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data;
+using ComplianceConsole.Data.Capture;
 using ComplianceConsole.Data.Domain;
 using ComplianceConsole.Data.Interceptors;
 using ComplianceConsole.Web.Components.Pages.Audit;
@@ -97,6 +98,33 @@ public sealed class AuditStoreFailureTests() : ConsoleComponentTest("oscar@examp
         health = await HealthEndpoint.CheckAsync(contexts, spool, neverBlock: false, default);
         Assert.Equal("Healthy", health.Status);
         Assert.Contains("every live row matched", health.LastReconciliation);
+    }
+
+    [Fact]
+    public async Task Health_is_degraded_while_a_capture_trigger_is_missing_and_names_it_and_the_fix()
+    {
+        var contexts = Services.GetRequiredService<IDbContextFactory<ConsoleDbContext>>();
+        var spool = Services.GetRequiredService<AuditSpool>();
+        var audit = new AuditOptions();
+        var healthy = await HealthEndpoint.CheckAsync(contexts, spool, neverBlock: false, default, audit: audit);
+        Assert.Equal("Healthy", healthy.Status);
+        Assert.Empty(healthy.CaptureProblems!);
+
+        await ExecuteAsync("DROP TRIGGER audit_capture_Payments_delete;");
+        var health = await HealthEndpoint.CheckAsync(contexts, spool, neverBlock: false, default, audit: audit);
+        Assert.Equal("Degraded", health.Status);
+        Assert.Contains("Capture is not as deployed", health.Message);
+        Assert.Contains(health.CaptureProblems!, p => p.StartsWith("trigger audit_capture_Payments_delete is missing", StringComparison.Ordinal) && p.Contains("install-capture"));
+
+        // A policy in configuration that differs from the installed one is named too, without writing anything.
+        await using (var db = Db())
+        {
+            await db.Database.InstallAuditCaptureAsync(audit, DatabaseInitializer.Owner); // a restart puts the trigger back
+        }
+
+        var changed = await HealthEndpoint.CheckAsync(contexts, spool, neverBlock: false, default, audit: new AuditOptions { ExcludedEntities = ["Tags"] });
+        Assert.Equal("Degraded", changed.Status);
+        Assert.Contains(changed.CaptureProblems!, p => p.Contains("not the one the chain recorded as installed"));
     }
 
     [Fact]

@@ -17,6 +17,8 @@ public static class ConsoleCommands
         ("checkpoint", "checkpoint", "sign a checkpoint of the chain now (written to Audit:Checkpoints:Folder and recorded in the chain)"),
         ("seed", "seed", "delete the SQLite database and recreate it with fresh demo data"),
         ("rebuild-rollups", "rebuild-rollups", "empty the rollups (the counts of the histogram, the dashboard and its findings) and count the whole trail again"),
+        ("install-capture", "install-capture [--script FILE]",
+            "the deploy step: migrate, make the roles, install the guards and capture triggers (recorded in the chain), as Database:DeployConnectionString; --script writes it as idempotent T-SQL for sqlcmd instead; exit 1 names tables that cannot be captured"),
         ("remove-capture", "remove-capture --table TABLE --reason TEXT", "stop capturing a table on purpose; recorded as audit.capture_removed"),
         ("export", "export --format csv|xlsx --query \"QUERY\" [--from TIME] [--to TIME | --range 30d] --out FILE [--zone ZONE] [--values full|changed] [--as EMAIL --reason TEXT]",
             "a search of the trail as a file, with a signed manifest beside it; recorded as audit.exported"),
@@ -91,6 +93,12 @@ public static class ConsoleCommands
             case "verify-archive":
                 return await ArchiveCommand.VerifyAsync(args[1..], builder.Configuration, builder.Environment.ContentRootPath);
 
+            case "install-capture":
+            {
+                await using var app = builder.Build();
+                return await InstallCaptureCommand.RunAsync(args[1..], app.Services);
+            }
+
             case "remove-capture":
             {
                 await using var app = builder.Build();
@@ -151,6 +159,7 @@ public static class ConsoleCommands
         "--as" => "olivia.officer@console.local",
         "--manifest" => "deletes.csv.manifest.json",
         "--archives" => "App_Data/archives",
+        "--script" => "deploy.sql",
         _ => "VALUE",
     };
 }

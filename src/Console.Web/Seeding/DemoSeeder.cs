@@ -58,7 +58,29 @@ public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions>
     /// <summary>Migrates; on a new database seeds it (or creates a first admin if seeding is off).</summary>
     public async Task EnsureDatabaseAsync(CancellationToken cancellationToken = default)
     {
-        await DatabaseInitializer.InitializeAsync(settings, audit.Value, cancellationToken);
+        if (settings.InstallAtStartup)
+        {
+            var changes = await DatabaseInitializer.InitializeAsync(settings, audit.Value, cancellationToken);
+            foreach (var refused in changes.Refused)
+            {
+                log.LogError("Not captured: {Reason}", refused);
+            }
+        }
+        else
+        {
+            // SQL Server under least privilege: no DDL here; the deploy step did it. Say what differs, write nothing.
+            var check = await DatabaseInitializer.RequireDeployedAsync(settings, audit.Value, cancellationToken);
+            foreach (var problem in check.Problems)
+            {
+                log.LogError("Capture is not as deployed: {Problem}", problem);
+            }
+
+            foreach (var note in check.Notes)
+            {
+                log.LogWarning("Capture: {Note}", note);
+            }
+        }
+
         await using var db = ConsoleDbContextFactory.Create(settings);
         if (await db.Users.AnyAsync(cancellationToken))
         {

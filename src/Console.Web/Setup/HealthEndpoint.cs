@@ -15,7 +15,8 @@ namespace ComplianceConsole.Web.Setup;
 public sealed record AuditHealth(
     string Status, long ChainHeadSeq, int SpooledTransactions, int SpooledEntries, int UnsealedOutOfBandRows, bool NeverBlock, string Message,
     bool StoreWritable, string? StoreError, int UnreadableSpoolLines, int QuarantinedLines, string? NewestQuarantineReason, string? QuarantinePath,
-    IReadOnlyList<string> TamperSignals, string? LastReconciliation = null, string? RetentionPurge = null);
+    IReadOnlyList<string> TamperSignals, string? LastReconciliation = null, string? RetentionPurge = null,
+    IReadOnlyList<string>? CaptureProblems = null, IReadOnlyList<string>? CaptureNotes = null);
 
 /// <summary>
 /// /health: whether every change is in the chain. Unhealthy (503) when the audit store refuses entries (probed on
@@ -31,7 +32,7 @@ public static class HealthEndpoint
             .Build();
         app.MapGet("/health", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, ILoggerFactory loggers, Jobs.JobsService jobs, CancellationToken ct) =>
             {
-                var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct);
+                var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct, await PurgeProblemAsync(jobs, ct), audit.Value);
                 if (health.Status != "Healthy")
                 {
                     loggers.CreateLogger(typeof(HealthEndpoint)).LogError("Audit health {Status}: {Message}", health.Status, health.Message);
@@ -44,9 +45,9 @@ public static class HealthEndpoint
         if (options.AnonymousLiveness)
         {
             // The status word only: no counts, no trail size, nothing about the data.
-            app.MapGet("/health/live", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, CancellationToken ct) =>
+            app.MapGet("/health/live", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, Jobs.JobsService jobs, CancellationToken ct) =>
                 {
-                    var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct);
+                    var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct, await PurgeProblemAsync(jobs, ct), audit.Value);
                     return Results.Json(new { status = health.Status }, statusCode: health.Status == "Healthy" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
                 })
                 .AllowAnonymous();
@@ -66,13 +67,15 @@ public static class HealthEndpoint
         }
     }
 
-    internal static async Task<AuditHealth> CheckAsync(IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, bool neverBlock, CancellationToken ct, string? purgeProblem = null)
+    /// <param name="audit">The policy in configuration: when given, the database's capture is checked against it, read-only.</param>
+    internal static async Task<AuditHealth> CheckAsync(IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, bool neverBlock, CancellationToken ct, string? purgeProblem = null, AuditOptions? audit = null)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         long head = 0;
         var unsealed = 0;
         List<TamperSignal> tamper = [];
         AuditEntry? reconciliation = null;
+        AuditCaptureCheck? capture = null;
         var probe = await AuditStoreProbe.CheckAsync(db, ct);
         try
         {
@@ -80,6 +83,10 @@ public static class HealthEndpoint
             unsealed = await db.AuditPending.CountAsync(ct);
             tamper = await AuditTamperSignals.OpenAsync(db, ct);
             reconciliation = await AuditIntegrity.LastReconciliationAsync(db, ct);
+            if (audit is not null)
+            {
+                capture = await AuditCaptureChecker.CheckAsync(db.Database, audit, DatabaseInitializer.Owner, ct);
+            }
         }
         catch (DbException ex)
         {
@@ -99,6 +106,11 @@ public static class HealthEndpoint
         {
             status = "Degraded";
             message = spooled.Describe() + " Fix the cause shown here.";
+        }
+        else if (capture is { IsClean: false })
+        {
+            status = "Degraded";
+            message = $"Capture is not as deployed, so some changes may not be recorded: {string.Join("; ", capture.Problems)}.";
         }
         else if (tamper.Count > 0)
         {
@@ -130,7 +142,7 @@ public static class HealthEndpoint
             tamper.Select(t => $"seq {t.Seq}: {t.Restored.Replace("\n", "; ")} (since: {t.Since?.Replace("\n", "; ")})").ToList(),
             reconciliation is null ? null : $"seq {reconciliation.Seq} at {reconciliation.OccurredAtUtc:yyyy-MM-dd HH:mm:ss} UTC: " +
                 (reconciliation.EventName == AuditEventNames.ReconcileMismatch ? "mismatches found" : "every live row matched the trail"),
-            purgeProblem);
+            purgeProblem, capture?.Problems, capture?.Notes);
     }
 }
 

@@ -12,8 +12,9 @@ public static class StartupFailure
         InvalidOperationException or OptionsValidationException => $"Compliance Console did not start: {exception.Message}",
         DbException => $"Compliance Console did not start: the database could not be opened or upgraded " +
                        $"(Database:Provider={configuration?["Database:Provider"] ?? "Sqlite"}: {exception.Message}). " +
-                       "Check Database:ConnectionString. For SQL Server, check that the server is reachable and that the login may create " +
-                       "and alter the database; for SQLite, that the folder of the file is writable.",
+                       "Check Database:ConnectionString. For SQL Server, check that the server is reachable, that the database was deployed " +
+                       "(install-capture, with the deploy login) and that the console's login is in the role cc_audit_writer (docs/sqlserver.md); " +
+                       "for SQLite, that the folder of the file is writable.",
         _ => null,
     };
 }

@@ -1,0 +1,82 @@
+using System.Text;
+using System.Text.Json;
+using ComplianceConsole.Core.Auditing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+namespace ComplianceConsole.Data.Capture;
+
+/// <summary><c>install-capture --script</c>: the SQL Server deploy step as one idempotent T-SQL script for sqlcmd.</summary>
+public static class SqlServerDeployScript
+{
+    /// <summary>
+    /// The SQL Server deploy script: EF's idempotent migration script (which also makes the roles), then the guards and
+    /// the capture triggers of the configured policy, each dropped and created in its own batch, then the policy events
+    /// into AuditPending, which the console's background sealer seals into the chain (attributed to the deploy script).
+    /// What it does not do, install-capture run directly does: record the rows a table already holds when its capture
+    /// begins (the baseline), and drop triggers of tables the policy no longer captures.
+    /// </summary>
+    public static (string Script, IReadOnlyList<string> Refused) Generate(AuditOptions audit)
+    {
+        using var db = new SqlServerDesignTimeFactory().CreateDbContext([]);
+        var schema = AuditStoreModel.SqlServerSchemaOf(db.Model);
+        var policy = AuditPolicyResolver.Resolve(db.Model, audit);
+        var script = new StringBuilder();
+        script.AppendLine("-- Compliance Console: SQL Server deploy script (install-capture --script). Idempotent; run as the deploy login:")
+              .AppendLine("--   sqlcmd -b -S SERVER -d DATABASE -i THIS_FILE")
+              .AppendLine($"-- Then: ALTER ROLE [{SqlServerAuditSql.WriterRole}] ADD MEMBER [the console's user];  (docs/sqlserver.md)")
+              .AppendLine()
+              .AppendLine(db.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent));
+
+        var refused = new List<string>();
+        var triggers = new List<KeyValuePair<string, string>>();
+        foreach (var table in policy.Tables)
+        {
+            try
+            {
+                triggers.Add(SqlServerAuditSql.CaptureTrigger(table, policy.Mode, DatabaseInitializer.Owner, schema));
+            }
+            catch (NotSupportedException e)
+            {
+                refused.Add(e.Message);
+            }
+        }
+
+        var guards = SqlServerAuditSql.GuardsIn(schema);
+        foreach (var (name, sql) in guards.Concat(triggers))
+        {
+            var on = System.Text.RegularExpressions.Regex.Match(sql, @"CREATE TRIGGER (\[[^\]]+\])\.").Groups[1].Value;
+            script.AppendLine($"IF OBJECT_ID(N'{on}.{SqlServerAuditSql.Quote(name)}', N'TR') IS NOT NULL DROP TRIGGER {on}.{SqlServerAuditSql.Quote(name)};")
+                  .AppendLine("GO")
+                  .AppendLine(sql)
+                  .AppendLine("GO");
+        }
+
+        foreach (var reason in refused)
+        {
+            script.AppendLine("-- NOT CAPTURED: " + reason.ReplaceLineEndings(" "));
+        }
+
+        string Event(string target, SortedDictionary<string, string?> metadata) =>
+            $"INSERT INTO {SqlServerAuditSql.Quote(schema)}.[{AuditStoreModel.PendingTable}] ([Operation], [EventName], [Target], [Metadata], [ActorId], [ActorName], [CapturedAtUtc]) " +
+            $"VALUES (N'event', N'{AuditEventNames.CaptureChanged}', {SqlServerAuditSql.Literal(target)}, {SqlServerAuditSql.Literal(JsonSerializer.Serialize(metadata))}, N'deploy-script', N'deploy script (install-capture --script)', SYSUTCDATETIME());";
+        script.AppendLine(Event("audit-policy", new(StringComparer.Ordinal)
+        {
+            ["owner"] = DatabaseInitializer.Owner,
+            ["created"] = string.Join(", ", triggers.Select(t => t.Key)),
+            ["excludedTables"] = string.Join(", ", policy.ExcludedTables),
+            ["mode"] = policy.Mode.ToString(),
+            ["refused"] = string.Join("\n", refused),
+            ["triggers"] = JsonSerializer.Serialize(triggers.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => AuditTriggerState.Hash(t.Value))),
+        }));
+        script.AppendLine(Event("audit-store", new(StringComparer.Ordinal)
+        {
+            ["owner"] = AuditTriggerState.StoreOwner,
+            ["triggers"] = JsonSerializer.Serialize(guards.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => AuditTriggerState.Hash(t.Value))),
+        }));
+        script.AppendLine("GO");
+
+        return (script.ToString(), refused);
+    }
+}

@@ -1,0 +1,59 @@
+using ComplianceConsole.Core.Auditing;
+using ComplianceConsole.Data;
+using ComplianceConsole.Data.Capture;
+using Microsoft.Extensions.Options;
+
+namespace ComplianceConsole.Web.Cli;
+
+/// <summary>
+/// <c>install-capture</c>: the deploy step. Runs the DDL the runtime login may not (migrations, the roles, the guards and
+/// the capture triggers) with Database:DeployConnectionString (else Database:ConnectionString), and records the install
+/// in the chain. <c>--script FILE</c> writes the same for SQL Server as one idempotent T-SQL script for a DBA's sqlcmd.
+/// Exit 1 when a table the policy names cannot be captured (the rest is installed; the message says what to do).
+/// </summary>
+public static class InstallCaptureCommand
+{
+    public static async Task<int> RunAsync(string[] args, IServiceProvider services)
+    {
+        var options = ConsoleCommands.Options(args, "install-capture", "--script");
+        var audit = services.GetRequiredService<IOptions<AuditOptions>>().Value;
+        if (options.TryGetValue("--script", out var file))
+        {
+            var (script, refused) = SqlServerDeployScript.Generate(audit);
+            var temp = file + ".tmp";
+            await File.WriteAllTextAsync(temp, script);
+            File.Move(temp, file, overwrite: true); // nothing half-written stays behind
+            Console.WriteLine($"Wrote the SQL Server deploy script to {Path.GetFullPath(file)}: run it with sqlcmd -b -i \"{file}\" as the deploy login, then add the console's login to the role {SqlServerAuditSql.WriterRole} (docs/sqlserver.md).");
+            return Report(refused);
+        }
+
+        var settings = services.GetRequiredService<DatabaseSettings>();
+        var changes = await DatabaseInitializer.InitializeAsync(settings, audit);
+        Console.WriteLine(changes.Created.Count + changes.Dropped.Count == 0
+            ? "Capture was already installed as the policy says: nothing to change."
+            : $"Installed capture: {changes.Created.Count} trigger(s) created, {changes.Dropped.Count} dropped ({Names(changes.Dropped)}). Recorded in the chain as audit.capture_changed.");
+        foreach (var restored in changes.Restored)
+        {
+            Console.WriteLine($"Restored (tampering, recorded as audit.capture_restored): {restored}");
+        }
+
+        return Report(changes.Refused);
+    }
+
+    private static string Names(IReadOnlyList<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
+
+    private static int Report(IReadOnlyList<string> refused)
+    {
+        foreach (var reason in refused)
+        {
+            Console.Error.WriteLine($"NOT CAPTURED: {reason}");
+        }
+
+        if (refused.Count > 0)
+        {
+            Console.Error.WriteLine($"{refused.Count} table(s) cannot be captured as configured; every other table is. Fix or exclude each, then run install-capture again.");
+        }
+
+        return refused.Count == 0 ? 0 : 1;
+    }
+}
