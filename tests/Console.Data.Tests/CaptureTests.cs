@@ -282,19 +282,124 @@ public abstract class CaptureTests
         await store.ExecuteRawAsync("INSERT INTO Tags (Name) VALUES ('from-sqlite3-shell')");
         await using (var db = store.Audited())
         {
-            // The app's next write seals the waiting out-of-band change first, then its own.
+            // SQLite: the app's next write seals the waiting out-of-band change first, then its own. SQL Server: a write seals
+            // only its own rows, so a DBA's bulk change never stalls a user's save; the sealing run takes the rest.
             db.Tags.Add(new Tag { Name = "from-app" });
             await db.SaveChangesAsync();
+            Assert.Equal(AppSealsOnlyItsOwnRows ? 1 : 0, await db.Database.SealOutOfBandAsync());
         }
 
         var entries = await store.ChangesAsync("Tags");
         Assert.Equal(2, entries.Count);
-        Assert.True(entries[0].OutOfBand);
-        Assert.Equal("unknown", entries[0].ActorId);
-        Assert.Equal("out-of-band", entries[0].Origin);
-        Assert.Equal("from-sqlite3-shell", Json(entries[0].NewValues).GetProperty("Name").GetString());
-        Assert.False(entries[1].OutOfBand);
-        Assert.Equal("u-alice", entries[1].ActorId);
+        var outside = Assert.Single(entries, e => e.OutOfBand);
+        Assert.Equal("unknown", outside.ActorId);
+        Assert.Equal("out-of-band", outside.Origin);
+        Assert.Equal("from-sqlite3-shell", Json(outside.NewValues).GetProperty("Name").GetString());
+        var inside = Assert.Single(entries, e => !e.OutOfBand);
+        Assert.Equal("u-alice", inside.ActorId);
+        Assert.Equal(AppSealsOnlyItsOwnRows ? 0 : 1, entries.IndexOf(inside));
+    }
+
+    /// <summary>SQL Server: an app transaction seals only its own pending rows; the background sealer takes the others.</summary>
+    protected virtual bool AppSealsOnlyItsOwnRows => false;
+
+    [ProviderFact]
+    public async Task Trailing_spaces_trailing_zero_bytes_case_and_offsets_are_changes_and_a_no_op_update_is_not()
+    {
+        await using var store = await CreateStoreAsync();
+        int customer;
+        Guid document;
+        await using (var db = store.Audited())
+        {
+            var c = NewCustomer("pep");
+            db.Customers.Add(c);
+            var d = new Domain.KycDocument { Customer = c, Title = "passport", ContentHash = [1, 2] };
+            db.Add(d);
+            await db.SaveChangesAsync();
+            (customer, document) = (c.Id, d.Id);
+        }
+
+        await using (var db = store.Audited())
+        {
+            var c = await db.Customers.SingleAsync(x => x.Id == customer);
+            c.Name = "pep "; // = pads with spaces: only a length-aware comparison sees it
+            await db.SaveChangesAsync();
+            c.Name = "Pep "; // case
+            await db.SaveChangesAsync();
+            c.CreatedAt = c.CreatedAt.ToOffset(TimeSpan.Zero); // the same instant, another offset
+            await db.SaveChangesAsync();
+            var d = await db.Set<Domain.Document>().SingleAsync(x => x.Id == document);
+            d.ContentHash = [1, 2, 0]; // = pads binary with zero bytes
+            await db.SaveChangesAsync();
+            await db.Database.ExecuteSqlRawAsync("UPDATE Customers SET Name = Name, Email = Email"); // changes nothing
+        }
+
+        var changes = (await store.EntriesAsync()).Where(e => e.Operation == AuditOperations.Update).ToList();
+        Assert.Equal(4, changes.Count);
+        Assert.Equal("pep ", Json(changes[0].NewValues).GetProperty("Name").GetString());
+        Assert.Equal("Pep ", Json(changes[1].NewValues).GetProperty("Name").GetString());
+        Assert.Equal(["CreatedAt"], JsonSerializer.Deserialize<string[]>(changes[2].ChangedColumns!)!);
+        Assert.Equal("Documents", changes[3].TableName);
+        Assert.Equal("010200", Json(changes[3].NewValues).GetProperty("ContentHash").GetString());
+    }
+
+    [ProviderFact]
+    public async Task Values_longer_than_the_store_keeps_are_cut_visibly_and_never_fail_the_write()
+    {
+        await using var store = await CreateStoreAsync();
+        var email = new string('x', 290) + "@example.test"; // typed at sign-in: 303 characters
+        var actor = new AuditContext(new AuditActor("u-long", email, ["Operator"]), "page:/customers", "corr", "10.0.0.1", new string('F', 700));
+        await using (var db = store.Audited(actor))
+        {
+            db.Tags.Add(new Tag { Name = "long" });
+            await db.SaveChangesAsync();
+            await db.Database.RecordAuditEventAsync(new AuditEventRequest(AuditEventNames.LoginFailed, email + new string('y', 200), Actor: new AuditActor("anonymous", email, [])));
+        }
+
+        var entries = await store.EntriesAsync();
+        var change = Assert.Single(entries, e => e.TableName == "Tags");
+        Assert.Equal(AuditFieldLimits.ActorName, change.ActorName!.Length);
+        Assert.True(AuditFieldLimits.WasCut(change.ActorName));
+        Assert.StartsWith(email[..200], change.ActorName);
+        Assert.Equal(AuditFieldLimits.UserAgent, change.UserAgent!.Length);
+        var failed = Assert.Single(entries, e => e.EventName == AuditEventNames.LoginFailed);
+        Assert.Equal(AuditFieldLimits.Target, failed.Target!.Length);
+        Assert.True(AuditFieldLimits.WasCut(failed.Target));
+        Assert.Equal(change.ActorName, failed.ActorName); // the same value cuts the same way
+        await using var verify = store.Unaudited();
+        Assert.True((await verify.VerifyAuditChainAsync()).IsValid); // what is stored is what was hashed
+    }
+
+    [ProviderFact]
+    public async Task A_serializable_transaction_commits_with_its_entries()
+    {
+        await using var store = await CreateStoreAsync();
+        await using (var db = store.Audited())
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.Serializable);
+            db.Tags.Add(new Tag { Name = "serializable" });
+            await db.SaveChangesAsync();
+            await transaction.CommitAsync();
+        }
+
+        Assert.Equal("u-alice", Assert.Single(await store.ChangesAsync("Tags")).ActorId);
+    }
+
+    [ProviderFact]
+    public async Task Inside_a_TransactionScope_an_audited_write_is_refused_and_nothing_changes()
+    {
+        await using var store = await CreateStoreAsync();
+        await using (var db = store.Audited())
+        {
+            using var scope = new System.Transactions.TransactionScope(System.Transactions.TransactionScopeAsyncFlowOption.Enabled);
+            db.Tags.Add(new Tag { Name = "scoped" });
+            var refused = await Assert.ThrowsAsync<AuditCaptureException>(() => db.SaveChangesAsync());
+            Assert.Contains("Use DbContext.Database.BeginTransaction", refused.Message);
+        }
+
+        await using var check = store.Unaudited();
+        Assert.False(await check.Tags.AnyAsync(t => t.Name == "scoped"));
+        Assert.Empty(await store.ChangesAsync("Tags"));
     }
 
     [ProviderFact]
@@ -449,5 +554,7 @@ public sealed class SqliteCaptureTests : CaptureTests
 [RequiresSqlServer]
 public sealed class SqlServerCaptureTests : CaptureTests
 {
+    protected override bool AppSealsOnlyItsOwnRows => true;
+
     protected override async Task<TestDatabase> CreateStoreAsync(AuditOptions? options = null) => await SqlServerTestDatabase.CreateAsync(options);
 }

@@ -40,6 +40,14 @@ public static class AuditCaptureChecker
             var guards = sqlServer ? SqlServerAuditSql.GuardsIn(storeSchema) : SqliteAuditSql.Guards;
             var installed = (await AuditTriggerState.ReadInstalledAsync(connection, null, cancellationToken)).ToDictionary(t => t.Name, StringComparer.Ordinal);
             var recorded = await AuditTriggerState.ReadRecordedAsync(connection, null, cancellationToken);
+            if (installed.Count == 0 && recorded.ByOwner.ContainsKey(owner))
+            {
+                // The chain says triggers were installed, yet the login sees none: SQL Server shows catalog rows only of what
+                // a login holds some permission on. Say so once, rather than call every trigger missing.
+                problems.Add($"the console's login sees no trigger at all, though the chain recorded their install: grant its role VIEW DEFINITION ON SCHEMA::{SqlServerAuditSql.Quote(storeSchema)} for this check, or run 'verify' with the deploy login");
+                installed = desired.Keys.Concat(guards.Keys).ToDictionary(n => n, n => new InstalledTrigger(n, "", "", null, Readable: false), StringComparer.Ordinal);
+            }
+
             foreach (var (name, sql) in guards.Concat(desired).OrderBy(t => t.Key, StringComparer.Ordinal))
             {
                 if (!installed.TryGetValue(name, out var trigger))
