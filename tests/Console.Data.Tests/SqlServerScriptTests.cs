@@ -72,6 +72,23 @@ public sealed class SqlServerScriptTests
     }
 
     [Fact]
+    public void An_opt_in_contexts_migration_gets_the_guards_and_roles_idempotently()
+    {
+        var builder = new MigrationBuilder("Microsoft.EntityFrameworkCore.SqlServer");
+        builder.AddAuditStoreGuards("library");
+        var statements = builder.Operations.OfType<Microsoft.EntityFrameworkCore.Migrations.Operations.SqlOperation>().Select(o => o.Sql).ToList();
+        foreach (var statement in statements)
+        {
+            AssertParses(statement);
+        }
+
+        Assert.Equal(4, statements.Count(s => s.StartsWith("IF OBJECT_ID(N'[library].[audit_entries_", StringComparison.Ordinal) && s.Contains("N'TR') IS NULL EXEC(")));
+        Assert.Contains(statements, s => s.Contains("ON [library].[AuditEntries] INSTEAD OF UPDATE", StringComparison.Ordinal));
+        Assert.Contains(statements, s => s.Contains($"CREATE ROLE [{SqlServerAuditSql.WriterRole}]", StringComparison.Ordinal));
+        Assert.Contains(statements, s => s.Contains("ALLOW_PAGE_LOCKS = OFF", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_role_script_gives_the_runtime_dml_only_and_keeps_the_store_append_only()
     {
         var script = SqlServerAuditSql.RoleScript("audit");

@@ -38,6 +38,26 @@ public sealed class OptInTests : IDisposable
     }
 
     [Fact]
+    public async Task The_store_refuses_rewrites_from_the_migration_on_before_any_install()
+    {
+        using var services = FactoryServices();
+        var factory = services.GetRequiredService<IDbContextFactory<LibraryContext>>();
+        await using var db = await factory.CreateDbContextAsync();
+        await db.Database.MigrateAsync(); // the generated migrations only: no install yet
+        await db.Database.ExecuteSqlRawAsync(
+            "INSERT INTO AuditEntries (Seq, Version, OccurredAtUtc, Operation, Origin, OutOfBand, PayloadHash, RowHash) VALUES (1, 1, '2026-12-02 08:00:00', 'event', 'x', 0, 'p', 'r')");
+        foreach (var rewrite in new[] { "UPDATE AuditEntries SET Origin = 'forged'", "DELETE FROM AuditEntries", "INSERT OR REPLACE INTO AuditEntries (Seq, Version, OccurredAtUtc, Operation, Origin, OutOfBand, PayloadHash, RowHash) VALUES (1, 1, '2026-12-02', 'event', 'y', 0, 'p', 'r')" })
+        {
+            var refused = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => db.Database.ExecuteSqlRawAsync(rewrite));
+            Assert.Contains("append-only", refused.Message);
+        }
+
+        // The install that follows keeps them, and records them.
+        await db.Database.InstallAuditCaptureAsync(new AuditOptions(), owner: "Library");
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => db.Database.ExecuteSqlRawAsync("UPDATE AuditEntries SET Origin = 'forged'"));
+    }
+
+    [Fact]
     public async Task A_migrated_context_captures_who_changed_what_with_redaction()
     {
         await using var sp = FactoryServices();
