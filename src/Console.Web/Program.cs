@@ -12,7 +12,7 @@ WebApplication app;
 try
 {
     builder.Services.AddConsoleData(builder.Configuration, builder.Environment.ContentRootPath);
-    builder.Services.AddConsoleWeb(builder.Configuration);
+    builder.Services.AddConsoleWeb(builder.Configuration, builder.Environment.ContentRootPath);
     builder.Services.AddConsoleJobs(builder.Configuration, builder.Environment.ContentRootPath);
     builder.Services.AddSingleton<DemoSeeder>();
 

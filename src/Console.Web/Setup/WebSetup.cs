@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data;
 using ComplianceConsole.Data.Domain;
@@ -15,9 +16,17 @@ namespace ComplianceConsole.Web.Setup;
 public static class WebSetup
 {
     /// <summary>The web host's services: Blazor and MudBlazor, Identity with roles, and per-scope audit attribution.</summary>
-    public static IServiceCollection AddConsoleWeb(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddConsoleWeb(this IServiceCollection services, IConfiguration configuration, string? contentRoot = null)
     {
         services.AddRazorComponents().AddInteractiveServerComponents();
+        if (configuration["DataProtection:KeysFolder"] is { Length: > 0 } keys)
+        {
+            // Several nodes behind a load balancer: each must read the others' sign-in cookies and antiforgery tokens, so they
+            // share one key ring (a folder every node can reach). One node needs none: the default per-machine ring does.
+            services.AddDataProtection().SetApplicationName("ComplianceConsole")
+                .PersistKeysToFileSystem(new DirectoryInfo(ComplianceConsole.Data.ContentPath.Resolve(keys, contentRoot ?? Directory.GetCurrentDirectory())));
+        }
+
         services.AddMudServices();
         services.AddHttpContextAccessor();
 
