@@ -121,7 +121,7 @@ public static class AuditSpoolReplay
         }
 
         var watermark = AuditSealer.ReadWatermark(connection, transaction);
-        AuditSealer.RestoreRows(connection, transaction, record.Rows);
+        AuditSealer.RestoreRows(connection, transaction, record.Rows, storeSchema);
         await new AuditSealer(new FixedTime(record.CommittedAtUtc)).SealAsync(connection, transaction, watermark, record.Context, record.Id, async: true, cancellationToken, storeSchema);
         await transaction.CommitAsync(cancellationToken);
         return true;

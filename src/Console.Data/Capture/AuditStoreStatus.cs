@@ -90,7 +90,7 @@ public static class AuditStoreProbe
             var watermark = AuditSealer.ReadWatermark(connection, transaction);
             var now = DateTime.UtcNow.ToString(AuditSealer.SqliteDateFormat, System.Globalization.CultureInfo.InvariantCulture);
             AuditSealer.RestoreRows(connection, transaction,
-                [new SpooledRow(null, "event", null, null, null, null, ProbeEvent, null, null, null, null, null, now)]);
+                [new SpooledRow(null, "event", null, null, null, null, ProbeEvent, null, null, null, null, null, now)], storeSchema);
             new AuditSealer(null).SealAsync(connection, transaction, watermark, AuditContext.ForJob("audit-probe"), Guid.NewGuid().ToString("N"), async: false, default, storeSchema).GetAwaiter().GetResult();
             transaction.Rollback();
             return new AuditProbeResult(true, null);

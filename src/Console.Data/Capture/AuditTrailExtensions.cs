@@ -65,10 +65,15 @@ public static class AuditTrailExtensions
         var tenant = AuditFieldLimits.Fit(request.Tenant, AuditFieldLimits.Tenant);
         var actorId = AuditFieldLimits.Fit(request.Actor?.Id, AuditFieldLimits.ActorId);
         var actorName = AuditFieldLimits.Fit(request.Actor?.Name, AuditFieldLimits.ActorName);
-        await database.ExecuteSqlInterpolatedAsync($"""
-            INSERT INTO "AuditPending" ("Operation", "EventName", "Target", "Metadata", "Tenant", "ActorId", "ActorName", "CapturedAtUtc")
-            VALUES ('event', {request.Name}, {target}, {metadata}, {tenant}, {actorId}, {actorName}, {now})
-            """, cancellationToken);
+        // The store's table, qualified with its schema on SQL Server (a runtime user's default schema may be another).
+        var pending = database.IsSqlServer()
+            ? $"{SqlServerAuditSql.Quote(AuditStoreModel.SqlServerSchemaOf(database.GetService<ICurrentDbContext>().Context.Model))}.[{AuditStoreModel.PendingTable}]"
+            : $"\"{AuditStoreModel.PendingTable}\"";
+        await database.ExecuteSqlAsync(System.Runtime.CompilerServices.FormattableStringFactory.Create(
+            $$"""
+            INSERT INTO {{pending}} ("Operation", "EventName", "Target", "Metadata", "Tenant", "ActorId", "ActorName", "CapturedAtUtc")
+            VALUES ('event', {0}, {1}, {2}, {3}, {4}, {5}, {6})
+            """, request.Name, target, metadata, tenant, actorId, actorName, now), cancellationToken);
     }
 
     /// <summary>

@@ -196,7 +196,7 @@ public static class AuditTriggerInstaller
 
             if (events.Count > 0)
             {
-                AuditSealer.RestoreRows(connection, transaction, events);
+                AuditSealer.RestoreRows(connection, transaction, events, storeSchema);
                 await new AuditSealer(null).SealAsync(connection, transaction, watermark,
                     AuditContext.ForJob("capture-install"), Guid.NewGuid().ToString("N"), async: true, cancellationToken, storeSchema);
             }

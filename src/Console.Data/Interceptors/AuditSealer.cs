@@ -88,13 +88,13 @@ public sealed class AuditSealer(TimeProvider? clock)
     }
 
     /// <summary>Never-block: the row that proves a spooled transaction committed (see <see cref="Capture.AuditSpoolMark"/>).</summary>
-    public static void WriteSpoolMark(DbConnection connection, DbTransaction transaction, string id, DateTime now)
+    public static void WriteSpoolMark(DbConnection connection, DbTransaction transaction, string id, DateTime now, string storeSchema = AuditStoreModel.DefaultSqlServerSchema)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = connection is SqliteConnection
             ? """INSERT INTO "AuditSpoolMarks" ("Id", "CreatedAtUtc") VALUES (@id, @now)"""
-            : "INSERT INTO [AuditSpoolMarks] ([Id], [CreatedAtUtc]) VALUES (@id, @now)";
+            : $"INSERT INTO {SqlServerAuditSql.Quote(storeSchema)}.[AuditSpoolMarks] ([Id], [CreatedAtUtc]) VALUES (@id, @now)";
         var p = command.CreateParameter();
         p.ParameterName = "@id";
         p.Value = id;
@@ -107,11 +107,12 @@ public sealed class AuditSealer(TimeProvider? clock)
     }
 
     /// <summary>Replay: puts spooled rows back into AuditPending, in order, to be sealed in the same transaction.</summary>
-    public static void RestoreRows(DbConnection connection, DbTransaction transaction, IEnumerable<SpooledRow> rows)
+    public static void RestoreRows(DbConnection connection, DbTransaction transaction, IEnumerable<SpooledRow> rows, string storeSchema = AuditStoreModel.DefaultSqlServerSchema)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = InsertPendingSql;
+        command.CommandText = connection is SqliteConnection ? InsertPendingSql
+            : InsertPendingSql.Replace("INSERT INTO \"AuditPending\"", $"INSERT INTO {SqlServerAuditSql.Quote(storeSchema)}.[AuditPending]", StringComparison.Ordinal);
         string[] names = ["TableName", "Operation", "RecordKey", "OldValues", "NewValues", "ChangedColumns", "EventName", "Target", "Metadata", "Tenant", "ActorId", "ActorName", "CapturedAtUtc"];
         var parameters = names.Select(n =>
         {

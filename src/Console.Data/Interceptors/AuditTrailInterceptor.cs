@@ -412,7 +412,7 @@ public sealed class AuditTrailInterceptor(IAuditContextAccessor? contextAccessor
                 transaction.Release(SealSavepoint);
                 var rows = AuditSealer.TakeOwnRows(connection, transaction, state.Watermark, state.Schema);
                 // The mark commits with the change, or not at all: replay seals a spooled record only if it finds it.
-                AuditSealer.WriteSpoolMark(connection, transaction, state.TransactionId, sealer.UtcNow);
+                AuditSealer.WriteSpoolMark(connection, transaction, state.TransactionId, sealer.UtcNow, state.Schema);
                 spool.Append(new SpoolRecord(state.TransactionId, sealer.UtcNow, context, rows, sealError.Message));
                 state.Spooled = true;
                 log?.LogError(sealError, "An audit entry could not be written; the change committed and its {Count} entries were spooled (never-block mode).", rows.Count);

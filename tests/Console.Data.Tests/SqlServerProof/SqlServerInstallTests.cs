@@ -53,7 +53,7 @@ public sealed class SqlServerInstallTests
         })
         {
             // The install's own events go into AuditPending, to be sealed with the install.
-            Trigger = r => r.Text.Contains("INSERT INTO \"AuditPending\"", StringComparison.Ordinal)
+            Trigger = r => r.Text.TrimStart().StartsWith("INSERT INTO [dbo].[AuditPending]", StringComparison.Ordinal)
                 ? [new PendingRow(0, null, "event", null, null, null, EventName: (string)r.Parameter("@EventName").Value, Target: r.Parameter("@Target").Value as string, Metadata: r.Parameter("@Metadata").Value as string)]
                 : [],
         };

@@ -26,7 +26,7 @@ public sealed class SqlServerStatementTests
     {
         var sql = statement.Text;
         var body = Proof.Describe(sql);
-        if (sql.Contains("INSERT INTO \"AuditPending\"", StringComparison.Ordinal))
+        if (sql.Contains("INSERT INTO [dbo].[AuditPending]", StringComparison.Ordinal))
         {
             // RecordAuditEventAsync: name, target, metadata, tenant, actor id, actor name, time.
             string? P(int i) => statement.Parameters[i].Value as string;
@@ -209,7 +209,7 @@ public sealed class SqlServerStatementTests
 
         Assert.Equal(
             ["#BEGIN ReadCommitted", "INSERT INTO [Customers]", "#SAVE cc_seal", "SEAL OWN", "INSERT ENTRIES", "#ROLLBACK TO cc_seal", "#RELEASE cc_seal",
-             "TAKE OWN", "INSERT INTO [AuditSpoolMarks]", "#COMMIT"], proof.Outline());
+             "TAKE OWN", "INSERT INTO [dbo].[AuditSpoolMarks]", "#COMMIT"], proof.Outline());
         var spooled = Assert.Single(spool.ReadLines());
         Assert.Equal("Customers", Assert.Single(spooled.Record!.Rows).TableName);
     }
@@ -251,7 +251,7 @@ public sealed class SqlServerStatementTests
         Assert.True(AuditFieldLimits.WasCut(name));
         Assert.Equal(AuditFieldLimits.UserAgent, entry.GetProperty("UserAgent").GetString()!.Length);
         // The event's target went into AuditPending already cut, so the pending insert cannot overflow either.
-        var pendingInsert = proof.Connection.Log.Single(r => r.Text.Contains("INSERT INTO \"AuditPending\"", StringComparison.Ordinal));
+        var pendingInsert = proof.Connection.Log.Single(r => r.Text.Contains("INSERT INTO [dbo].[AuditPending]", StringComparison.Ordinal));
         Assert.All(pendingInsert.Parameters.Where(p => p.Value is string), p => Assert.True(((string)p.Value).Length <= AuditFieldLimits.Target));
     }
 
