@@ -18,7 +18,8 @@ using Microsoft.EntityFrameworkCore;
 // analytics [--store PATH] [--runs N] [--rounds N]: the dashboard's charts on the query store, and capture with the read side running (AnalyticsBenchmark.cs).
 // export [--store PATH]: 1,000,000 entries of the query store as CSV and as XLSX, rows/s and peak RSS (ExportBenchmark.cs).
 // retention [--store PATH] [--keep]: the purge of about 1,000,000 entries of a copy of the query store, with a writer beside it (RetentionBenchmark.cs).
-if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core" or "query" or "plan" or "history" or "analytics" or "export" or "retention"))
+// sqlserver-commits --server CS [--writers N] [--seconds S]: audited commits/s through the chain lock on a real SQL Server (SqlServerCommitBenchmark.cs).
+if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "verify" or "verify-core" or "query" or "plan" or "history" or "analytics" or "export" or "retention" or "sqlserver-commits"))
 {
     Console.Error.WriteLine("Usage: dotnet run -c Release --project tests/Console.Benchmarks -- capture|floor|profile [single|triggers]|verify-core [--rounds N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- verify [--store PATH] [--rounds N] [--rebuild]");
@@ -27,7 +28,13 @@ if (args.Length == 0 || args[0] is not ("capture" or "profile" or "floor" or "ve
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- analytics [--store PATH] [--runs N] [--rounds N]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- export [--store PATH]");
     Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- retention [--store PATH] [--work PATH] [--scope TABLE] [--days N] [--now DATE] [--interval-ms N] [--delete-budget S] [--verify-before] [--reuse-copy] [--keep]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tests/Console.Benchmarks -- sqlserver-commits --server CONNECTIONSTRING [--writers N] [--seconds S]");
     return 2;
+}
+
+if (args[0] == "sqlserver-commits")
+{
+    return await SqlServerCommitBenchmark.RunAsync(args[1..]);
 }
 
 if (args[0] == "retention")
