@@ -177,9 +177,14 @@ public sealed class SqlServerScriptTests
         Assert.DoesNotContain("READPAST", sql.Own);
         Assert.Contains("SELECT TOP (@batch)", sql.OutOfBand);
         Assert.Contains("WITH (READPAST, ROWLOCK) ORDER BY [Id]", sql.OutOfBand);
+        foreach (var statement in new[] { sql.Own, sql.OutOfBand, sql.Insert })
+        {
+            // Whatever the writer's level: the head is the newest, and the gap guard the insert fires sees the newest entry.
+            Assert.StartsWith("SET TRANSACTION ISOLATION LEVEL READ COMMITTED;", statement);
+        }
+
         foreach (var locked in new[] { sql.Own, sql.OutOfBand })
         {
-            Assert.StartsWith("SET TRANSACTION ISOLATION LEVEL READ COMMITTED;", locked); // whatever the writer's level
             Assert.Contains($"@DbPrincipal = N'{SqlServerAuditSql.ChainLockRole}'", locked); // a reporting login cannot hold the lock
             Assert.Contains("@LockTimeout = @lockTimeout", locked);
             Assert.Contains("SELECT SYSUTCDATETIME();", locked); // one clock: the server's, under the lock

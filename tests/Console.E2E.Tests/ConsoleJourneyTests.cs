@@ -55,8 +55,24 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
             {
                 var name = p.Page.Locator("[data-testid=name] input, input[data-testid=name]");
                 await name.FillAsync($"{p.Email} edit {i}");
+                var clicked = DateTime.UtcNow;
                 await p.Page.ClickAsync("[data-testid=save]");
-                await p.Page.WaitForURLAsync(u => u.EndsWith("/customers"));
+                try
+                {
+                    await p.Page.WaitForURLAsync(u => u.EndsWith("/customers"));
+                }
+                catch (TimeoutException)
+                {
+                    // A rare stall seen three times: say what the page showed, so that the race can be found, never retried.
+                    var shot = Path.Combine(ConsoleServer.ScreenshotDirectory, $"stalled-save-{p.Customer}-{i}.png");
+                    await p.Page.ScreenshotAsync(new() { Path = shot, FullPage = true });
+                    var shown = await p.Page.Locator(".mud-snackbar, .validation-message, .mud-input-helper-text.mud-input-error, [data-testid=save-error]").AllInnerTextsAsync();
+                    var button = await p.Page.Locator("[data-testid=save]").GetAttributeAsync("disabled");
+                    throw new Xunit.Sdk.XunitException(
+                        $"{p.Email}'s save {i} of customer {p.Customer}, clicked at {clicked:HH:mm:ss.fff} UTC, did not return to /customers within 30 s. " +
+                        $"URL {p.Page.Url}; save button disabled: {button ?? "no"}; messages shown: [{string.Join(" | ", shown)}]; screenshot {shot}; server log console-server.log beside it.");
+                }
+
                 await p.Page.GotoAsync(server.BaseUrl + $"/customers/{p.Customer}");
                 await ConsoleServer.WaitForCircuitAsync(p.Page);
             }

@@ -101,8 +101,12 @@ internal static class SqlServerAuditSealer
         /// <summary>Never-block: this transaction's own rows, taken out for the spool.</summary>
         public string TakeOwn => field ??= $"DELETE FROM {_pending} OUTPUT {PendingColumns} WHERE [TxId] = CURRENT_TRANSACTION_ID();";
 
-        /// <summary>Every entry of a seal in one statement, whatever their number.</summary>
+        /// <summary>
+        /// Every entry of a seal in one statement, whatever their number. At READ COMMITTED too: the store's gap guard, which
+        /// this insert fires, must see the newest committed entry, not a snapshot transaction's view from before it.
+        /// </summary>
         public string Insert => field ??= $"""
+            SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
             INSERT INTO {_entries} ({string.Join(", ", EntryColumns.Select(c => $"[{c.Name}]"))})
             SELECT {string.Join(", ", EntryColumns.Select(c => $"[{c.Name}]"))}
             FROM OPENJSON(@rows) WITH ({string.Join(", ", EntryColumns.Select(c => $"[{c.Name}] {c.Type} '$.{c.Name}'"))});

@@ -19,46 +19,59 @@ public sealed class SqlServerInstallTests
         Assert.True(errors.Count == 0, string.Join("\n", errors.Select(e => $"line {e.Line}: {e.Message}")) + "\n---\n" + sql);
     }
 
-    /// <summary>A fresh database: no triggers yet, nothing recorded; the server reports Sessions as memory-optimized.</summary>
-    private static Proof FreshServer()
+    /// <summary>
+    /// A server's catalog as the install and the runtime check read it: the triggers it holds (name, table, disabled; their
+    /// text hidden, as from a login without VIEW DEFINITION, or null for none), the policy events the chain recorded, and
+    /// Sessions as a memory-optimized table. Other statements fall through to <see cref="Proof"/>'s defaults.
+    /// </summary>
+    private static Answer? Catalog(Recorded r, IEnumerable<(string Name, string Table, bool Disabled)> triggers, params string[] recordedPolicies)
     {
-        var proof = new Proof(r =>
+        if (r.Text == SqlServerAuditSql.ListTriggers)
         {
-            if (r.Text == SqlServerAuditSql.ListTriggers)
+            var t = new DataTable();
+            foreach (var (column, type) in new[] { ("name", typeof(string)), ("table", typeof(string)), ("definition", typeof(string)), ("schema", typeof(string)), ("is_disabled", typeof(bool)) })
             {
-                var t = new DataTable();
-                t.Columns.Add("name", typeof(string));
-                t.Columns.Add("table", typeof(string));
-                t.Columns.Add("definition", typeof(string));
-                t.Columns.Add("schema", typeof(string));
-                t.Columns.Add("is_disabled", typeof(bool));
-                return Answer.Rows(t);
+                t.Columns.Add(column, type);
             }
 
-            if (r.Text.Contains("[is_memory_optimized] = 1", StringComparison.Ordinal))
+            foreach (var (name, table, disabled) in triggers)
             {
-                return Answer.Rows(Answer.Column("name", "Sessions"));
+                t.Rows.Add(name, table, DBNull.Value, "dbo", disabled);
             }
 
-            if (r.Text.Contains($"[EventName] = N'{AuditEventNames.CaptureChanged}'", StringComparison.Ordinal))
-            {
-                var t = new DataTable();
-                t.Columns.Add("Seq", typeof(long));
-                t.Columns.Add("OccurredAtUtc", typeof(DateTime));
-                t.Columns.Add("Metadata", typeof(string));
-                return Answer.Rows(t);
-            }
+            return Answer.Rows(t);
+        }
 
-            return null;
-        })
+        if (r.Text.Contains("[is_memory_optimized] = 1", StringComparison.Ordinal))
         {
-            // The install's own events go into AuditPending, to be sealed with the install.
-            Trigger = r => r.Text.TrimStart().StartsWith("INSERT INTO [dbo].[AuditPending]", StringComparison.Ordinal)
-                ? [new PendingRow(0, null, "event", null, null, null, EventName: (string)r.Parameter("@EventName").Value, Target: r.Parameter("@Target").Value as string, Metadata: r.Parameter("@Metadata").Value as string)]
-                : [],
-        };
-        return proof;
+            return Answer.Rows(Answer.Column("name", "Sessions"));
+        }
+
+        if (r.Text.Contains($"[EventName] = N'{AuditEventNames.CaptureChanged}'", StringComparison.Ordinal))
+        {
+            var t = new DataTable();
+            t.Columns.Add("Seq", typeof(long));
+            t.Columns.Add("OccurredAtUtc", typeof(DateTime));
+            t.Columns.Add("Metadata", typeof(string));
+            foreach (var metadata in recordedPolicies)
+            {
+                t.Rows.Add(9L, Proof.ServerNow, metadata);
+            }
+
+            return Answer.Rows(t);
+        }
+
+        return null;
     }
+
+    /// <summary>A fresh database: no triggers yet, nothing recorded.</summary>
+    private static Proof FreshServer() => new(r => Catalog(r, []))
+    {
+        // The install's own events go into AuditPending, to be sealed with the install.
+        Trigger = r => r.Text.TrimStart().StartsWith("INSERT INTO [dbo].[AuditPending]", StringComparison.Ordinal)
+            ? [new PendingRow(0, null, "event", null, null, null, EventName: (string)r.Parameter("@EventName").Value, Target: r.Parameter("@Target").Value as string, Metadata: r.Parameter("@Metadata").Value as string)]
+            : [],
+    };
 
     [Fact]
     public async Task The_install_refuses_what_it_cannot_capture_with_what_to_do_and_installs_the_rest()
@@ -156,35 +169,9 @@ public sealed class SqlServerInstallTests
             .Select(t => System.Text.RegularExpressions.Regex.Match(t, @"CREATE TRIGGER \[\w+\]\.\[(\w+)\] ON \[\w+\]\.\[(\w+)\]")).Select(m => (Name: m.Groups[1].Value, Table: m.Groups[2].Value)).ToList();
         var proof = new Proof(r =>
         {
-            if (r.Text == SqlServerAuditSql.ListTriggers)
+            if (Catalog(r, created.Where(c => c.Name != "audit_capture_Prices").Select(c => (c.Name, c.Table, c.Name == "audit_capture_Odd")), policyMetadata) is { } catalog)
             {
-                var t = new DataTable();
-                foreach (var (column, type) in new[] { ("name", typeof(string)), ("table", typeof(string)), ("definition", typeof(string)), ("schema", typeof(string)), ("is_disabled", typeof(bool)) })
-                {
-                    t.Columns.Add(column, type);
-                }
-
-                foreach (var (name, table) in created.Where(c => c.Name != "audit_capture_Prices"))
-                {
-                    t.Rows.Add(name, table, DBNull.Value, "dbo", name == "audit_capture_Odd");
-                }
-
-                return Answer.Rows(t);
-            }
-
-            if (r.Text.Contains("[is_memory_optimized] = 1", StringComparison.Ordinal))
-            {
-                return Answer.Rows(Answer.Column("name", "Sessions"));
-            }
-
-            if (r.Text.Contains($"[EventName] = N'{AuditEventNames.CaptureChanged}'", StringComparison.Ordinal))
-            {
-                var t = new DataTable();
-                t.Columns.Add("Seq", typeof(long));
-                t.Columns.Add("OccurredAtUtc", typeof(DateTime));
-                t.Columns.Add("Metadata", typeof(string));
-                t.Rows.Add(9L, Proof.ServerNow, policyMetadata);
-                return Answer.Rows(t);
+                return catalog;
             }
 
             if (r.Text.Contains("HAS_PERMS_BY_NAME(v.[o]", StringComparison.Ordinal))
