@@ -89,6 +89,43 @@ public sealed class SqlServerScriptTests
     }
 
     [Fact]
+    public void Monthly_partitions_align_every_index_and_switch_out_only_what_the_delete_guard_would_allow()
+    {
+        using var db = new SqlServerDesignTimeFactory().CreateDbContext([]);
+        var statements = ComplianceConsole.Data.Retention.SqlServerPartitions.Install(db.Model, "dbo");
+        foreach (var statement in statements)
+        {
+            AssertParses(statement);
+        }
+
+        var indexes = db.Model.FindEntityType(typeof(AuditEntry))!.GetIndexes().Count();
+        Assert.Equal(indexes + 1, statements.Count(s => s.Contains("WITH (DROP_EXISTING = ON) ON [cc_audit_seq_scheme]([Seq])", StringComparison.Ordinal))); // the key and every index, aligned
+        Assert.Equal(indexes, statements.Count(s => s.Contains("ON [dbo].[AuditEntriesSwitch] (", StringComparison.Ordinal))); // the staging table mirrors them
+        Assert.Contains(statements, s => s.Contains("WHERE [EventName] IS NOT NULL WITH (DROP_EXISTING = ON)", StringComparison.Ordinal)); // filters kept
+
+        var procedure = ComplianceConsole.Data.Retention.SqlServerPartitions.SwitchProcedureSql("dbo");
+        Assert.Contains("WITH EXECUTE AS OWNER", procedure); // the purger role holds no ALTER; the procedure does the one thing it needs it for
+        Assert.Contains("[AuditRemovedRanges] AS r WHERE r.[FirstSeq] <= d.[Seq] AND r.[ThroughSeq] >= d.[Seq]", procedure); // every entry inside a removed range
+        Assert.Contains($"a.[EventName] = N'{AuditEventNames.RetentionPurged}'", procedure); // and an anchor after the last
+        Assert.Contains("WAIT_AT_LOW_PRIORITY (MAX_DURATION = 1 MINUTES, ABORT_AFTER_WAIT = SELF)", procedure); // never a queue of writers behind it
+        Assert.Contains(statements, s => s.StartsWith($"GRANT EXECUTE ON OBJECT::[dbo].[cc_audit_switch_out] TO [{SqlServerAuditSql.PurgerRole}]", StringComparison.Ordinal));
+
+        var month = ComplianceConsole.Data.Retention.SqlServerPartitions.NewMonthProcedureSql("dbo");
+        Assert.Contains($"sp_getapplock @Resource = N'{SqlServerAuditSealer.ChainLock}'", month); // no seal between reading the head and the split
+        Assert.Contains("SPLIT RANGE (@next)", month);
+        AssertParses(ComplianceConsole.Data.Retention.SqlServerPartitions.PartitionsSql("dbo"));
+        AssertParses(ComplianceConsole.Data.Retention.SqlServerPartitions.StartMonthSql("dbo"));
+
+        var (script, _) = SqlServerDeployScript.Generate(new AuditOptions(), partition: true);
+        foreach (var batch in System.Text.RegularExpressions.Regex.Split(script, @"^GO\s*$", System.Text.RegularExpressions.RegexOptions.Multiline).Where(b => !string.IsNullOrWhiteSpace(b)))
+        {
+            AssertParses(batch);
+        }
+
+        Assert.Contains("CREATE OR ALTER PROCEDURE [dbo].[cc_audit_switch_out]", script);
+    }
+
+    [Fact]
     public void The_role_script_gives_the_runtime_dml_only_and_keeps_the_store_append_only()
     {
         var script = SqlServerAuditSql.RoleScript("audit");

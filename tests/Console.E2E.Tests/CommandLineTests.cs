@@ -269,6 +269,10 @@ public sealed class CommandLineTests : IDisposable
             File.Delete(script);
         }
 
+        var sqlite = await RunAsync("install-capture", "--partition-monthly");
+        Assert.Equal(2, sqlite.ExitCode);
+        Assert.Contains("--partition-monthly is for SQL Server", sqlite.Output);
+
         var usage = await RunAsync("install-capture", "--scirpt", "x.sql");
         Assert.Equal(2, usage.ExitCode);
         Assert.Contains("'install-capture' has no option '--scirpt'. Its options: --script.", usage.Output);

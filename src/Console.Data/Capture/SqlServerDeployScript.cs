@@ -17,7 +17,8 @@ public static class SqlServerDeployScript
     /// What it does not do, install-capture run directly does: record the rows a table already holds when its capture
     /// begins (the baseline), and drop triggers of tables the policy no longer captures.
     /// </summary>
-    public static (string Script, IReadOnlyList<string> Refused) Generate(AuditOptions audit)
+    /// <param name="partition">Also partition the store on seq, monthly, with the switch-out procedures (<see cref="Retention.SqlServerPartitions"/>).</param>
+    public static (string Script, IReadOnlyList<string> Refused) Generate(AuditOptions audit, bool partition = false)
     {
         using var db = new SqlServerDesignTimeFactory().CreateDbContext([]);
         var schema = AuditStoreModel.SqlServerSchemaOf(db.Model);
@@ -76,6 +77,13 @@ public static class SqlServerDeployScript
             ["triggers"] = JsonSerializer.Serialize(guards.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => AuditTriggerState.Hash(t.Value))),
         }));
         script.AppendLine("GO");
+        if (partition)
+        {
+            foreach (var statement in Retention.SqlServerPartitions.Install(db.Model, schema))
+            {
+                script.AppendLine(statement).AppendLine("GO");
+            }
+        }
 
         return (script.ToString(), refused);
     }

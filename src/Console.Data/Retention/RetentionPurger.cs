@@ -9,6 +9,7 @@ using ComplianceConsole.Core.Retention;
 using ComplianceConsole.Data.Archive;
 using ComplianceConsole.Data.Capture;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace ComplianceConsole.Data.Retention;
 
@@ -70,6 +71,11 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
         var heartbeat = BeatAsync(open, holder, lease, jobRunId, done.Token);
         try
         {
+            if (db.Database.IsSqlServer())
+            {
+                await StartMonthAsync(db, cancellationToken);
+            }
+
             var run = await db.PurgeRuns.AsNoTracking().Where(r => r.Phase != PurgeRun.Done).OrderBy(r => r.StartedAtUtc).FirstOrDefaultAsync(cancellationToken);
             var resumed = run is not null;
             if (run is null)
@@ -501,6 +507,11 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             actors.UnionWith(await db.AuditActorFirsts.AsNoTracking().Select(f => f.ActorName).Distinct().ToListAsync(cancellationToken));
         }
 
+        if (sqlServer)
+        {
+            deleted = await SwitchOutAsync(db, run, deleted, actors, cancellationToken);
+        }
+
         for (var lo = first.Value; lo <= last.Value; lo += width)
         {
             var hi = Math.Min(last.Value, lo + width - 1);
@@ -544,6 +555,101 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             }
 
             await transaction.CommitAsync(cancellationToken);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>
+    /// SQL Server with the store partitioned on seq: a new partition when a month is due (<see cref="SqlServerPartitions.NewMonthProcedure"/>),
+    /// on a plain command outside any transaction, as the procedure takes the chain lock in a transaction of its own.
+    /// </summary>
+    private static async Task StartMonthAsync(ConsoleDbContext db, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = SqlServerPartitions.StartMonthSql(AuditStoreModel.SqlServerSchemaOf(db.Model));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>
+    /// SQL Server with the store partitioned on seq (<see cref="SqlServerPartitions"/>): the partitions this run's anchor
+    /// makes wholly removable are switched out, each in one transaction with its rollups subtracted and its text index
+    /// forgotten, instead of deleted in batches. A partition the procedure refuses, or whose switch waits too long for its
+    /// lock, is rolled back and left to the batched delete that follows. Returns the entries deleted so far.
+    /// </summary>
+    private async Task<long> SwitchOutAsync(ConsoleDbContext db, PurgeRun run, long deleted, HashSet<string> actors, CancellationToken cancellationToken)
+    {
+        if (run.AnchorSeq is not { } anchor)
+        {
+            return deleted;
+        }
+
+        var schema = AuditStoreModel.SqlServerSchemaOf(db.Model);
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = db.Database.GetDbConnection();
+            var partitions = await SqlServerPartitions.ReadAsync(connection, null, schema, cancellationToken);
+            if (partitions.Count == 0)
+            {
+                return deleted;
+            }
+
+            var ranges = await db.AuditRemovedRanges.AsNoTracking().OrderBy(r => r.FirstSeq)
+                .Select(r => new RemovedRange(r.FirstSeq, r.ThroughSeq, r.LastRowHash, r.RunId)).ToListAsync(cancellationToken);
+            var (lo, hi) = (partitions.Min(p => p.FirstSeq), partitions.Max(p => p.LastSeq));
+            var kept = new List<long>();
+            foreach (var hold in await planner.HoldsAsync(db, cancellationToken))
+            {
+                kept.AddRange(await hold.Seqs.Where(s => s >= lo && s <= hi).ToListAsync(cancellationToken));
+            }
+
+            foreach (var partition in PartitionSwitch.Switchable(partitions, ranges, kept, anchor))
+            {
+                var where = RemovableWhere(sqlServer: true, partition.FirstSeq, partition.LastSeq, []);
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                try
+                {
+                    var distinct = $"SELECT DISTINCT ActorName FROM {Q(true, AuditStoreModel.EntriesTable)} WHERE ({where}) AND ActorName IS NOT NULL AND ActorName <> ''";
+                    var partitionActors = await db.Database.SqlQueryRaw<string>(distinct).ToListAsync(cancellationToken);
+                    foreach (var statement in Rollups.AuditRollups.SubtractStatements(true, where).Concat(Queries.AuditTextIndex.ForgetStatements(true, where)))
+                    {
+                        await db.Database.ExecuteSqlRawAsync(statement, cancellationToken);
+                    }
+
+                    await using var command = connection.CreateCommand();
+                    command.Transaction = transaction.GetDbTransaction();
+                    command.CommandText = $"EXEC {SqlServerAuditSql.Quote(schema)}.{SqlServerAuditSql.Quote(SqlServerPartitions.SwitchProcedure)} @partition = @p";
+                    var p = command.CreateParameter();
+                    p.ParameterName = "@p";
+                    p.Value = partition.Number;
+                    command.Parameters.Add(p);
+                    var switched = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+                    deleted += switched;
+                    await db.PurgeRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Deleted, deleted), cancellationToken);
+                    await transaction.CommitAsync(cancellationToken);
+                    actors.UnionWith(partitionActors);
+                }
+                catch (System.Data.Common.DbException)
+                {
+                    // Refused or waited too long: nothing of it happened; the batched delete below takes these entries.
+                    await transaction.RollbackAsync(CancellationToken.None);
+                }
+
+                await Step(PurgeStep.Deleting, deleted);
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
         }
 
         return deleted;

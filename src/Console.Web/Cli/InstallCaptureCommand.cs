@@ -1,6 +1,7 @@
 using ComplianceConsole.Core.Auditing;
 using ComplianceConsole.Data;
 using ComplianceConsole.Data.Capture;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace ComplianceConsole.Web.Cli;
@@ -15,11 +16,12 @@ public static class InstallCaptureCommand
 {
     public static async Task<int> RunAsync(string[] args, IServiceProvider services)
     {
-        var options = ConsoleCommands.Options(args, "install-capture", "--script");
+        var partition = args.Contains("--partition-monthly");
+        var options = ConsoleCommands.Options(args.Where(a => a != "--partition-monthly").ToArray(), "install-capture", "--script");
         var audit = services.GetRequiredService<IOptions<AuditOptions>>().Value;
         if (options.TryGetValue("--script", out var file))
         {
-            var (script, refused) = SqlServerDeployScript.Generate(audit);
+            var (script, refused) = SqlServerDeployScript.Generate(audit, partition);
             var temp = file + ".tmp";
             await File.WriteAllTextAsync(temp, script);
             File.Move(temp, file, overwrite: true); // nothing half-written stays behind
@@ -28,7 +30,23 @@ public static class InstallCaptureCommand
         }
 
         var settings = services.GetRequiredService<DatabaseSettings>();
+        if (partition && settings.Provider != DatabaseProvider.SqlServer)
+        {
+            throw new UsageException("--partition-monthly is for SQL Server: SQLite has no partitions (its retention deletes in batches).");
+        }
+
         var changes = await DatabaseInitializer.InitializeAsync(settings, audit);
+        if (partition)
+        {
+            await using var db = ConsoleDbContextFactory.Create(settings.DeployConnectionString is { } deploy ? settings with { ConnectionString = deploy } : settings);
+            foreach (var statement in Data.Retention.SqlServerPartitions.Install(db.Model, AuditStoreModel.SqlServerSchemaOf(db.Model)))
+            {
+                await db.Database.ExecuteSqlRawAsync(statement);
+            }
+
+            Console.WriteLine("AuditEntries is partitioned on seq: a new partition about every month, and retention switches out wholly expired ones (docs/sqlserver.md).");
+        }
+
         Console.WriteLine(changes.Created.Count + changes.Dropped.Count == 0
             ? "Capture was already installed as the policy says: nothing to change."
             : $"Installed capture: {changes.Created.Count} trigger(s) created, {changes.Dropped.Count} dropped ({Names(changes.Dropped)}). Recorded in the chain as audit.capture_changed.");

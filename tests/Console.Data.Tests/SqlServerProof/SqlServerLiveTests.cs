@@ -192,6 +192,34 @@ public sealed class SqlServerLiveTests
         Assert.Equal(AuditFieldLimits.Fit($$"""{"A":"{{a}}","B":"{{b}}"}""", AuditFieldLimits.RecordKey), entry.RecordKey);
     }
 
+    [ProviderFact]
+    public async Task A_store_partitioned_on_seq_still_seals_verifies_and_refuses_a_switch_the_guard_would_refuse()
+    {
+        await using var store = await SqlServerTestDatabase.CreateAsync();
+        await using (var db = store.Unaudited())
+        {
+            foreach (var statement in ComplianceConsole.Data.Retention.SqlServerPartitions.Install(db.Model, "dbo"))
+            {
+                await db.Database.ExecuteSqlRawAsync(statement);
+            }
+        }
+
+        await using (var db = store.Audited())
+        {
+            db.Tags.Add(new Tag { Name = "after partitioning" });
+            await db.SaveChangesAsync(); // lands in partition 2
+            var partitions = await ComplianceConsole.Data.Retention.SqlServerPartitions.ReadAsync(db.Database.GetDbConnection(), null, "dbo", default);
+            Assert.Equal([1, 2], partitions.Select(p => p.Number));
+            var report = await db.VerifyAuditChainAsync();
+            Assert.True(report.IsValid, report.Describe());
+            // Nothing of partition 1 is inside a removed range: the procedure refuses, and nothing moves.
+            var refused = await Assert.ThrowsAsync<SqlException>(() => db.Database.ExecuteSqlRawAsync("EXEC [dbo].[cc_audit_switch_out] @partition = 1"));
+            Assert.Equal(51004, refused.Number);
+        }
+
+        Assert.NotEmpty(await store.ChangesAsync("Tags"));
+    }
+
     private static string? JsonName(string? values) => values is null ? null : System.Text.Json.JsonDocument.Parse(values).RootElement.GetProperty("Name").GetString();
 
     private sealed class SalesContext(DbContextOptions<SalesContext> options) : DbContext(options)
