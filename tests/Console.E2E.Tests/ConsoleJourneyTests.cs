@@ -226,7 +226,9 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
         var page = await server.SignInAsync("admin@console.local", path);
         await ConsoleServer.WaitForCircuitAsync(page);
         await Assertions.Expect(page.Locator("h4, h1").First).ToContainTextAsync(heading);
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        // Painted as a user sees it: fonts and images loaded. (Not "network idle": a live circuit's transport may keep a request
+        // open, which once held this wait for 30 s on /payments/1 with the page long since drawn.)
+        await page.WaitForFunctionAsync("document.fonts.status === 'loaded' && [...document.images].every(i => i.complete)");
         await Assertions.Expect(page.Locator("[data-testid=blazor-error]")).ToBeHiddenAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, shot + ".png") });
     }
