@@ -585,7 +585,7 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
     /// forgotten, instead of deleted in batches. A partition the procedure refuses, or whose switch waits too long for its
     /// lock, is rolled back and left to the batched delete that follows. Returns the entries deleted so far.
     /// </summary>
-    private async Task<long> SwitchOutAsync(ConsoleDbContext db, PurgeRun run, long deleted, HashSet<string> actors, CancellationToken cancellationToken)
+    internal async Task<long> SwitchOutAsync(ConsoleDbContext db, PurgeRun run, long deleted, HashSet<string> actors, CancellationToken cancellationToken)
     {
         if (run.AnchorSeq is not { } anchor)
         {
