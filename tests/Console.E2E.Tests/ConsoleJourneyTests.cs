@@ -212,7 +212,7 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     [InlineData("/customers/1", "Customer #1", "customer-edit")]
     [InlineData("/accounts", "Accounts", "accounts")]
     [InlineData("/payments", "Payments", "payments")]
-    [InlineData("/payments/1", "Payment #1", "payment-edit")]
+    [InlineData("/payments/{first}", "Payment #", "payment-edit")]
     [InlineData("/accounts/new?customer=1", "Open account", "account-new")]
     [InlineData("/documents", "Documents", "documents")]
     [InlineData("/tags", "Tags", "tags")]
@@ -223,13 +223,23 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     [InlineData("/admin/users", "Users and roles", "users")]
     public async Task Every_page_renders_for_an_admin_without_errors(string path, string heading, string shot)
     {
+        if (path == "/payments/{first}")
+        {
+            // The demo data deletes some payments as entered in error, so no fixed id is sure to exist: take the list's first.
+            var list = await server.SignInAsync("admin@console.local", "/payments");
+            await ConsoleServer.WaitForCircuitAsync(list);
+            path = (await list.Locator("[data-testid=payment-grid] a[href^='/payments/']").First.GetAttributeAsync("href"))!;
+            await list.Context.CloseAsync();
+        }
+
         var page = await server.SignInAsync("admin@console.local", path);
         await ConsoleServer.WaitForCircuitAsync(page);
         await Assertions.Expect(page.Locator("h4, h1").First).ToContainTextAsync(heading);
         // Painted as a user sees it: fonts and images loaded. (Not "network idle": a live circuit's transport may keep a request
-        // open, which once held this wait for 30 s on /payments/1 with the page long since drawn.)
+        // open, which once held this wait for 30 s on a payment's page with the page long since drawn.)
         await page.WaitForFunctionAsync("document.fonts.status === 'loaded' && [...document.images].every(i => i.complete)");
         await Assertions.Expect(page.Locator("[data-testid=blazor-error]")).ToBeHiddenAsync();
+        await Assertions.Expect(page.GetByText("does not exist")).ToHaveCountAsync(0); // the page itself, not its not-found state
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ConsoleServer.ScreenshotDirectory, shot + ".png") });
     }
 
