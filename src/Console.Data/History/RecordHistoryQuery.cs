@@ -224,18 +224,22 @@ public sealed class RecordHistoryQuery(AuditSearchService search)
 
     /// <summary>
     /// Other records changed in the same transactions as the record's latest 200 changes, most recent first; its link
-    /// rows are left out (the timeline shows them already).
+    /// rows are left out (the timeline shows them already). A snapshot (a baseline, or what a retention purge kept) is not
+    /// a change: the hundreds of records one purge or one baseline snapshots together are not related by it.
     /// </summary>
+    private static IQueryable<AuditEntry> Changes(IQueryable<AuditEntry> entries) =>
+        entries.Where(e => e.EventName == null || (e.EventName != AuditEventNames.CaptureBaseline && e.EventName != AuditEventNames.RetentionSnapshot));
+
     public async Task<IReadOnlyList<RelatedRecord>> RelatedAsync(ConsoleDbContext db, RecordRef record, IReadOnlyList<RecordRef> links, int max = 30, CancellationToken cancellationToken = default)
     {
-        var transactions = await Own(db, record).Where(e => e.TransactionId != null).OrderByDescending(e => e.Seq).Take(200)
+        var transactions = await Changes(Own(db, record)).Where(e => e.TransactionId != null).OrderByDescending(e => e.Seq).Take(200)
             .Select(e => e.TransactionId!).Distinct().ToListAsync(cancellationToken);
         if (transactions.Count == 0)
         {
             return [];
         }
 
-        var rows = await db.AuditEntries.AsNoTracking()
+        var rows = await Changes(db.AuditEntries.AsNoTracking())
             .Where(e => transactions.Contains(e.TransactionId!) && e.TableName != null && e.RecordKey != null && !(e.TableName == record.Table && e.RecordKey == record.Key))
             .OrderByDescending(e => e.Seq).Take(2_000).ToListAsync(cancellationToken);
         var linked = links.ToHashSet();

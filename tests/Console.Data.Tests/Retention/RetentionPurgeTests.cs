@@ -134,6 +134,10 @@ public sealed class RetentionPurgeTests : IAsyncLifetime
         Assert.Equal("tag 10 (recent)", Core.History.RecordHistory.Replay(ten)["Name"]!.Value.GetString());
         Assert.DoesNotContain(await db.AuditEntries.Where(e => e.TableName == "Tags" && e.RecordKey == "{\"Id\":2}").ToListAsync(),
             e => e.EventName == AuditEventNames.RetentionSnapshot); // deleted before the cut: nothing to keep
+
+        // The purge snapshotted many tags in one transaction: that does not make them "changed in the same transactions".
+        var history = new RecordHistoryQuery(new ComplianceConsole.Data.Queries.AuditSearchService(new ComplianceConsole.Data.Queries.AuditVocabulary(), TimeProvider.System));
+        Assert.Empty(await history.RelatedAsync(db, new RecordRef("Tags", "{\"Id\":5}"), []));
     }
 
     [Fact]
