@@ -18,8 +18,7 @@ public static class DatabaseInitializer
             Directory.CreateDirectory(directory);
         }
 
-        var deploy = settings.DeployConnectionString is { } deployLogin ? settings with { ConnectionString = deployLogin } : settings;
-        await using var db = ConsoleDbContextFactory.Create(deploy);
+        await using var db = ConsoleDbContextFactory.Create(settings.Deploy);
         if (db.Database.IsSqlite())
         {
             // Persistent: one writer and many readers at once, readers never blocked. synchronous stays at

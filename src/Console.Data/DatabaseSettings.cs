@@ -22,6 +22,9 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
     /// <summary>SQL Server: the deploy login's connection string, used by <c>install-capture</c> (else <see cref="ConnectionString"/>).</summary>
     public string? DeployConnectionString { get; init; }
 
+    /// <summary>These settings with the deploy login's connection, when one is given: what the deploy step connects with.</summary>
+    public DatabaseSettings Deploy => DeployConnectionString is { } deploy ? this with { ConnectionString = deploy, DeployConnectionString = null } : this;
+
     public const string DefaultSqlite = "Data Source=App_Data/console.db";
 
     /// <summary>Reads and checks the settings; a relative SQLite path is taken from <paramref name="contentRoot"/>.</summary>

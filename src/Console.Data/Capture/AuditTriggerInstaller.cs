@@ -171,17 +171,7 @@ public static class AuditTriggerInstaller
             // A restore puts back what the record already says; only a policy that differs from the record is a change.
             if (!recorded.ByOwner.TryGetValue(owner, out var before) || !SameMap(before, map))
             {
-                events.Add(Event(AuditEventNames.CaptureChanged, "audit-policy", new SortedDictionary<string, string?>(StringComparer.Ordinal)
-                {
-                    ["owner"] = owner,
-                    ["created"] = string.Join(", ", createdNames),
-                    ["dropped"] = string.Join(", ", droppedNames),
-                    ["excludedTables"] = string.Join(", ", policy.ExcludedTables),
-                    ["mode"] = policy.Mode.ToString(),
-                    ["refused"] = string.Join("\n", refused),
-                    ["skipped"] = string.Join(", ", skipped),
-                    ["triggers"] = JsonSerializer.Serialize(map),
-                }));
+                events.Add(Event(AuditEventNames.CaptureChanged, "audit-policy", PolicyChange(owner, policy, createdNames, droppedNames, refused, skipped, map)));
             }
 
             var guardMap = AuditTriggerState.Map(guards);
@@ -286,9 +276,31 @@ public static class AuditTriggerInstaller
     internal static async Task<(Dictionary<string, string> Desired, List<string> Refused)> DesiredAsync(DbConnection connection, DbTransaction? transaction,
         AuditPolicySnapshot policy, string owner, bool sqlServer, string storeSchema, CancellationToken cancellationToken)
     {
+        if (sqlServer)
+        {
+            var memoryOptimized = await MemoryOptimizedTablesAsync(connection, transaction, cancellationToken);
+            return Plan(policy, storeSchema, memoryOptimized, table => [SqlServerAuditSql.CaptureTrigger(table, policy.Mode, owner, storeSchema)]);
+        }
+
+        var uniqueKeys = new Dictionary<string, List<IReadOnlyList<UniqueColumn>>>(StringComparer.Ordinal);
+        foreach (var table in policy.Tables)
+        {
+            uniqueKeys[table.Table] = await SqliteUniqueKeysAsync(connection, transaction, table.Table, cancellationToken);
+        }
+
+        return Plan(policy, storeSchema, new HashSet<string>(), table => SqliteAuditSql.CaptureTriggers(table, policy.Mode, owner, uniqueKeys[table.Table]));
+    }
+
+    /// <summary>
+    /// The triggers <paramref name="triggersOf"/> generates for each table of the policy, and the tables refused, each with
+    /// why and what to do: one name in two schemas, a memory-optimized table, or what the generator cannot handle. Shared by
+    /// the install, the runtime check and the deploy script.
+    /// </summary>
+    internal static (Dictionary<string, string> Desired, List<string> Refused) Plan(AuditPolicySnapshot policy, string storeSchema,
+        IReadOnlySet<string> memoryOptimized, Func<TableCapturePlan, IEnumerable<KeyValuePair<string, string>>> triggersOf)
+    {
         var desired = new Dictionary<string, string>(StringComparer.Ordinal);
         var refused = new List<string>();
-        var memoryOptimized = sqlServer ? await MemoryOptimizedTablesAsync(connection, transaction, cancellationToken) : [];
         var sameName = policy.Tables.GroupBy(t => t.Table, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1)
             .ToDictionary(g => g.Key, g => string.Join(" and ", g.Select(t => t.Schema ?? storeSchema)), StringComparer.OrdinalIgnoreCase);
         foreach (var table in policy.Tables)
@@ -307,10 +319,7 @@ public static class AuditTriggerInstaller
 
             try
             {
-                IEnumerable<KeyValuePair<string, string>> triggers = sqlServer
-                    ? [SqlServerAuditSql.CaptureTrigger(table, policy.Mode, owner, storeSchema)]
-                    : SqliteAuditSql.CaptureTriggers(table, policy.Mode, owner, await SqliteUniqueKeysAsync(connection, transaction, table.Table, cancellationToken));
-                foreach (var (name, sql) in triggers)
+                foreach (var (name, sql) in triggersOf(table))
                 {
                     desired[name] = sql;
                 }
@@ -323,6 +332,20 @@ public static class AuditTriggerInstaller
 
         return (desired, refused);
     }
+
+    /// <summary>The metadata of an owner's <see cref="AuditEventNames.CaptureChanged"/> event: its policy and the hash of every trigger it keeps in force.</summary>
+    internal static SortedDictionary<string, string?> PolicyChange(string owner, AuditPolicySnapshot policy, IEnumerable<string> created, IEnumerable<string> dropped,
+        IEnumerable<string> refused, IEnumerable<string> skipped, IReadOnlyDictionary<string, string> triggers) => new(StringComparer.Ordinal)
+    {
+        ["owner"] = owner,
+        ["created"] = string.Join(", ", created),
+        ["dropped"] = string.Join(", ", dropped),
+        ["excludedTables"] = string.Join(", ", policy.ExcludedTables),
+        ["mode"] = policy.Mode.ToString(),
+        ["refused"] = string.Join("\n", refused),
+        ["skipped"] = string.Join(", ", skipped),
+        ["triggers"] = JsonSerializer.Serialize(triggers),
+    };
 
     private static async Task<HashSet<string>> MemoryOptimizedTablesAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken)
     {

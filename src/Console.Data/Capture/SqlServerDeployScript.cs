@@ -30,19 +30,9 @@ public static class SqlServerDeployScript
               .AppendLine()
               .AppendLine(db.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent));
 
-        var refused = new List<string>();
-        var triggers = new List<KeyValuePair<string, string>>();
-        foreach (var table in policy.Tables)
-        {
-            try
-            {
-                triggers.Add(SqlServerAuditSql.CaptureTrigger(table, policy.Mode, DatabaseInitializer.Owner, schema));
-            }
-            catch (NotSupportedException e)
-            {
-                refused.Add(e.Message);
-            }
-        }
+        // Memory-optimized tables cannot be seen from here: a script run on one stops at its CREATE TRIGGER (sqlcmd -b).
+        var (triggers, refused) = AuditTriggerInstaller.Plan(policy, schema, new HashSet<string>(),
+            table => [SqlServerAuditSql.CaptureTrigger(table, policy.Mode, DatabaseInitializer.Owner, schema)]);
 
         var guards = SqlServerAuditSql.GuardsIn(schema);
         foreach (var (name, sql) in guards.Concat(triggers))
@@ -59,22 +49,15 @@ public static class SqlServerDeployScript
             script.AppendLine("-- NOT CAPTURED: " + reason.ReplaceLineEndings(" "));
         }
 
-        string Event(string target, SortedDictionary<string, string?> metadata) =>
+        string Event(string target, IDictionary<string, string?> metadata) =>
             $"INSERT INTO {SqlServerAuditSql.Quote(schema)}.[{AuditStoreModel.PendingTable}] ([Operation], [EventName], [Target], [Metadata], [ActorId], [ActorName], [CapturedAtUtc]) " +
             $"VALUES (N'event', N'{AuditEventNames.CaptureChanged}', {SqlServerAuditSql.Literal(target)}, {SqlServerAuditSql.Literal(JsonSerializer.Serialize(metadata))}, N'deploy-script', N'deploy script (install-capture --script)', SYSUTCDATETIME());";
-        script.AppendLine(Event("audit-policy", new(StringComparer.Ordinal)
-        {
-            ["owner"] = DatabaseInitializer.Owner,
-            ["created"] = string.Join(", ", triggers.Select(t => t.Key)),
-            ["excludedTables"] = string.Join(", ", policy.ExcludedTables),
-            ["mode"] = policy.Mode.ToString(),
-            ["refused"] = string.Join("\n", refused),
-            ["triggers"] = JsonSerializer.Serialize(triggers.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => AuditTriggerState.Hash(t.Value))),
-        }));
-        script.AppendLine(Event("audit-store", new(StringComparer.Ordinal)
+        var map = AuditTriggerState.Map(triggers);
+        script.AppendLine(Event("audit-policy", AuditTriggerInstaller.PolicyChange(DatabaseInitializer.Owner, policy, map.Keys, [], refused, [], map)));
+        script.AppendLine(Event("audit-store", new SortedDictionary<string, string?>(StringComparer.Ordinal)
         {
             ["owner"] = AuditTriggerState.StoreOwner,
-            ["triggers"] = JsonSerializer.Serialize(guards.OrderBy(t => t.Key, StringComparer.Ordinal).ToDictionary(t => t.Key, t => AuditTriggerState.Hash(t.Value))),
+            ["triggers"] = JsonSerializer.Serialize(AuditTriggerState.Map(guards)),
         }));
         script.AppendLine("GO");
         if (partition)

@@ -522,27 +522,8 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             }
 
             var where = RemovableWhere(sqlServer, lo, hi, kept);
-            await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
-            {
-                var distinct = $"SELECT DISTINCT ActorName FROM {Q(sqlServer, AuditStoreModel.EntriesTable)} WHERE ({where}) AND ActorName IS NOT NULL AND ActorName <> ''";
-                actors.UnionWith(await db.Database.SqlQueryRaw<string>(distinct).ToListAsync(cancellationToken));
-                foreach (var statement in Rollups.AuditRollups.SubtractStatements(sqlServer, where))
-                {
-                    await db.Database.ExecuteSqlRawAsync(statement, cancellationToken);
-                }
-
-                foreach (var statement in Queries.AuditTextIndex.ForgetStatements(sqlServer, where))
-                {
-                    await db.Database.ExecuteSqlRawAsync(statement, cancellationToken);
-                }
-
-                var delete = $"DELETE FROM {Q(sqlServer, AuditStoreModel.EntriesTable)} WHERE {where}"; // numbers only: no input reaches it
-                var n = await db.Database.ExecuteSqlRawAsync(delete, cancellationToken);
-                deleted += n;
-                await db.PurgeRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Deleted, deleted), cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-            }
-
+            var delete = $"DELETE FROM {Q(sqlServer, AuditStoreModel.EntriesTable)} WHERE {where}"; // numbers only: no input reaches it
+            deleted = await RemoveAsync(db, run, where, deleted, actors, async _ => await db.Database.ExecuteSqlRawAsync(delete, cancellationToken), cancellationToken);
             await Step(PurgeStep.Deleting, deleted);
         }
 
@@ -614,34 +595,23 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
 
             foreach (var partition in PartitionSwitch.Switchable(partitions, ranges, kept, anchor))
             {
-                var where = RemovableWhere(sqlServer: true, partition.FirstSeq, partition.LastSeq, []);
-                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
                 try
                 {
-                    var distinct = $"SELECT DISTINCT ActorName FROM {Q(true, AuditStoreModel.EntriesTable)} WHERE ({where}) AND ActorName IS NOT NULL AND ActorName <> ''";
-                    var partitionActors = await db.Database.SqlQueryRaw<string>(distinct).ToListAsync(cancellationToken);
-                    foreach (var statement in Rollups.AuditRollups.SubtractStatements(true, where).Concat(Queries.AuditTextIndex.ForgetStatements(true, where)))
+                    deleted = await RemoveAsync(db, run, RemovableWhere(sqlServer: true, partition.FirstSeq, partition.LastSeq, []), deleted, actors, async transaction =>
                     {
-                        await db.Database.ExecuteSqlRawAsync(statement, cancellationToken);
-                    }
-
-                    await using var command = connection.CreateCommand();
-                    command.Transaction = transaction.GetDbTransaction();
-                    command.CommandText = $"EXEC {SqlServerAuditSql.Quote(schema)}.{SqlServerAuditSql.Quote(SqlServerPartitions.SwitchProcedure)} @partition = @p";
-                    var p = command.CreateParameter();
-                    p.ParameterName = "@p";
-                    p.Value = partition.Number;
-                    command.Parameters.Add(p);
-                    var switched = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-                    deleted += switched;
-                    await db.PurgeRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Deleted, deleted), cancellationToken);
-                    await transaction.CommitAsync(cancellationToken);
-                    actors.UnionWith(partitionActors);
+                        await using var command = connection.CreateCommand();
+                        command.Transaction = transaction.GetDbTransaction();
+                        command.CommandText = $"EXEC {SqlServerAuditSql.Quote(schema)}.{SqlServerAuditSql.Quote(SqlServerPartitions.SwitchProcedure)} @partition = @p";
+                        var p = command.CreateParameter();
+                        p.ParameterName = "@p";
+                        p.Value = partition.Number;
+                        command.Parameters.Add(p);
+                        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+                    }, cancellationToken);
                 }
                 catch (System.Data.Common.DbException)
                 {
-                    // Refused or waited too long: nothing of it happened; the batched delete below takes these entries.
-                    await transaction.RollbackAsync(CancellationToken.None);
+                    // Refused or waited too long: its transaction rolled back whole; the batched delete below takes these entries.
                 }
 
                 await Step(PurgeStep.Deleting, deleted);
@@ -652,6 +622,31 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             await db.Database.CloseConnectionAsync();
         }
 
+        return deleted;
+    }
+
+    /// <summary>
+    /// One transaction of the delete step: the actors of the entries <paramref name="where"/> selects (their firsts are
+    /// worked out again at the end), their rollups subtracted and their text index forgotten, then <paramref name="remove"/>
+    /// (a batched DELETE, or a partition switch), and the run's count. Returns the entries deleted so far; on an error
+    /// nothing of it stays.
+    /// </summary>
+    private static async Task<long> RemoveAsync(ConsoleDbContext db, PurgeRun run, string where, long deleted, HashSet<string> actors,
+        Func<IDbContextTransaction, Task<long>> remove, CancellationToken cancellationToken)
+    {
+        var sqlServer = db.Database.IsSqlServer();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var distinct = $"SELECT DISTINCT ActorName FROM {Q(sqlServer, AuditStoreModel.EntriesTable)} WHERE ({where}) AND ActorName IS NOT NULL AND ActorName <> ''";
+        var found = await db.Database.SqlQueryRaw<string>(distinct).ToListAsync(cancellationToken);
+        foreach (var statement in Rollups.AuditRollups.SubtractStatements(sqlServer, where).Concat(Queries.AuditTextIndex.ForgetStatements(sqlServer, where)))
+        {
+            await db.Database.ExecuteSqlRawAsync(statement, cancellationToken);
+        }
+
+        deleted += await remove(transaction);
+        await db.PurgeRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.Deleted, deleted), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        actors.UnionWith(found);
         return deleted;
     }
 

@@ -38,7 +38,7 @@ public static class InstallCaptureCommand
         var changes = await DatabaseInitializer.InitializeAsync(settings, audit);
         if (partition)
         {
-            await using var db = ConsoleDbContextFactory.Create(settings.DeployConnectionString is { } deploy ? settings with { ConnectionString = deploy } : settings);
+            await using var db = ConsoleDbContextFactory.Create(settings.Deploy);
             foreach (var statement in Data.Retention.SqlServerPartitions.Install(db.Model, AuditStoreModel.SqlServerSchemaOf(db.Model)))
             {
                 await db.Database.ExecuteSqlRawAsync(statement);
