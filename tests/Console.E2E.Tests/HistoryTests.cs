@@ -32,7 +32,7 @@ public sealed class HistoryTests(ConsoleServer server)
         await ConsoleServer.WaitForCircuitAsync(page);
         var name = page.Locator("[data-testid=name] input, input[data-testid=name]");
         var original = await name.InputValueAsync();
-        foreach (var edit in new[] { "Hedy Lamarr, first edit", "Hedy Lamarr, second edit" })
+        async Task EditAsync(string edit)
         {
             await name.FillAsync(edit);
             await page.ClickAsync("[data-testid=save]");
@@ -40,6 +40,15 @@ public sealed class HistoryTests(ConsoleServer server)
             await page.GotoAsync(server.BaseUrl + $"/customers/{CustomerId}");
             await ConsoleServer.WaitForCircuitAsync(page);
         }
+
+        await EditAsync("Hedy Lamarr, first edit");
+        var firstEdit = Scalar($"SELECT Seq FROM AuditEntries WHERE TableName = 'Customers' AND RecordKey = '{{\"Id\":{CustomerId}}}' AND NewValues LIKE '%first edit%'");
+        var firstEditAt = DateTime.Parse(Scalar($"SELECT OccurredAtUtc FROM AuditEntries WHERE Seq = {firstEdit}"), System.Globalization.CultureInfo.InvariantCulture);
+        // A user picks times to the second: the time typed below (the second after the first edit's) shows the first
+        // edit only if the second edit is later than it. Two saves can fall within one second; this one must not.
+        var typedAt = new DateTime(firstEditAt.Ticks - firstEditAt.Ticks % TimeSpan.TicksPerSecond).AddSeconds(1);
+        while (DateTime.UtcNow <= typedAt.AddMilliseconds(50)) await Task.Delay(50);
+        await EditAsync("Hedy Lamarr, second edit");
 
         // One click from the record to its history.
         await page.ClickAsync("[data-testid=record-history]");
@@ -52,9 +61,7 @@ public sealed class HistoryTests(ConsoleServer server)
         await ShotAsync(page, "history-timeline");
 
         // Pick a date: the moment of the first edit, typed as the page shows times (UTC here).
-        var firstEdit = Scalar($"SELECT Seq FROM AuditEntries WHERE TableName = 'Customers' AND RecordKey = '{{\"Id\":{CustomerId}}}' AND NewValues LIKE '%first edit%'");
-        var firstEditAt = DateTime.Parse(Scalar($"SELECT OccurredAtUtc FROM AuditEntries WHERE Seq = {firstEdit}"), System.Globalization.CultureInfo.InvariantCulture);
-        await page.Locator("[data-testid=as-of-input] input, input[data-testid=as-of-input]").FillAsync(firstEditAt.AddSeconds(1).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+        await page.Locator("[data-testid=as-of-input] input, input[data-testid=as-of-input]").FillAsync(typedAt.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
         await page.ClickAsync("[data-testid=as-of-go]");
         await Assertions.Expect(page).ToHaveURLAsync(new Regex(@"at=\d{4}-\d\d-\d\dT"));
         await Assertions.Expect(page.Locator("[data-testid=as-of-state] tr[data-column=Name]")).ToContainTextAsync("Hedy Lamarr, first edit");
