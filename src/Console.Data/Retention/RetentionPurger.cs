@@ -98,8 +98,14 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
                     var written = await WriteArchiveAsync(db, run, head, by, cancellationToken);
                     if (written is null)
                     {
-                        await SetPhaseAsync(db, run with { Phase = PurgeRun.Done, HeadSeq = head }, cancellationToken);
-                        return new PurgeOutcome("nothing", "No entry is past its retention period (or every one is held): nothing was archived or deleted.", run.Id, Resumed: resumed);
+                        // Nothing newly expired. Entries an earlier run archived and anchored, kept then by a hold that is
+                        // released now, go all the same: their archive and their anchor exist.
+                        var released = await DeleteAsync(db, run, cancellationToken);
+                        await SetPhaseAsync(db, run with { Phase = PurgeRun.Done, HeadSeq = head, Deleted = released }, cancellationToken);
+                        return released == 0
+                            ? new PurgeOutcome("nothing", "No entry is past its retention period (or every one is held): nothing was archived or deleted.", run.Id, Resumed: resumed)
+                            : new PurgeOutcome("done", $"No entry is newly past its retention period. Deleted {released:N0} entries that legal holds, released since, had kept; the runs that archived them anchored them then.",
+                                run.Id, Deleted: released, Resumed: resumed);
                     }
 
                     run = run with { Phase = PurgeRun.Archived, HeadSeq = head, Entries = written.Entries, ManifestSha256 = written.Hash() };
@@ -216,7 +222,8 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             heldBy.Add(new ArchiveHold(hold.Hold.Id, hold.Hold.Reference, hold.Hold.Query, count));
         }
 
-        var held = heldBy.Count == 0 ? 0 : await expired.LongCountAsync(cancellationToken) - await selected.LongCountAsync(cancellationToken);
+        // Held: expired and covered by a hold now (not merely archived already by an earlier run).
+        var held = heldBy.Count == 0 ? 0 : await expired.LongCountAsync(cancellationToken) - await RetentionPlanner.NotHeld(expired, holds).LongCountAsync(cancellationToken);
         var staging = await sink.StageAsync(run.Folder, cancellationToken);
         var columns = ExportRows.Columns;
         var rows = ArchiveRows(db, selected, columns, cancellationToken);
@@ -488,12 +495,13 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
     /// </summary>
     private async Task<long> DeleteAsync(ConsoleDbContext db, PurgeRun run, CancellationToken cancellationToken)
     {
-        var ranges = db.AuditRemovedRanges.AsNoTracking().Where(r => r.RunId == run.Id);
-        var first = await ranges.MinAsync(r => (long?)r.FirstSeq, cancellationToken);
-        var last = await ranges.MaxAsync(r => (long?)r.ThroughSeq, cancellationToken);
-        if (first is null || last is null)
+        // This run's ranges, and every earlier one that still holds entries (a hold kept them, and may have been released).
+        var ranges = await db.AuditRemovedRanges.AsNoTracking()
+            .Where(r => r.RunId == run.Id || db.AuditEntries.Any(e => e.Seq >= r.FirstSeq && e.Seq <= r.ThroughSeq))
+            .OrderBy(r => r.FirstSeq).Select(r => new { r.FirstSeq, r.ThroughSeq }).ToListAsync(cancellationToken);
+        if (ranges.Count == 0)
         {
-            return 0;
+            return run.Deleted;
         }
 
         var sqlServer = db.Database.IsSqlServer();
@@ -512,9 +520,8 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
             deleted = await SwitchOutAsync(db, run, deleted, actors, cancellationToken);
         }
 
-        for (var lo = first.Value; lo <= last.Value; lo += width)
+        foreach (var (lo, hi) in Windows(ranges.Select(r => (r.FirstSeq, r.ThroughSeq)), width))
         {
-            var hi = Math.Min(last.Value, lo + width - 1);
             var kept = new List<long>();
             foreach (var hold in await planner.HoldsAsync(db, cancellationToken))
             {
@@ -648,6 +655,35 @@ public sealed class RetentionPurger(RetentionPlanner planner, RetentionOptions o
         await transaction.CommitAsync(cancellationToken);
         actors.UnionWith(found);
         return deleted;
+    }
+
+    /// <summary>
+    /// The seq windows of at most <paramref name="width"/> the delete runs over to cover <paramref name="ranges"/> (sorted by
+    /// their first seq): ranges closer than a window to each other share windows, far ones (an old run's range a released
+    /// hold had kept, and this run's) get their own, so no empty window between them costs a transaction.
+    /// </summary>
+    internal static IEnumerable<(long Lo, long Hi)> Windows(IEnumerable<(long First, long Through)> ranges, int width)
+    {
+        var spans = new List<(long Lo, long Hi)>();
+        foreach (var (first, through) in ranges)
+        {
+            if (spans.Count > 0 && first - spans[^1].Hi <= width)
+            {
+                spans[^1] = (spans[^1].Lo, Math.Max(spans[^1].Hi, through));
+            }
+            else
+            {
+                spans.Add((first, through));
+            }
+        }
+
+        foreach (var (lo, hi) in spans)
+        {
+            for (var at = lo; at <= hi; at += width)
+            {
+                yield return (at, Math.Min(hi, at + width - 1));
+            }
+        }
     }
 
     private static string Q(bool sqlServer, string name) => sqlServer ? $"[{name}]" : $"\"{name}\"";

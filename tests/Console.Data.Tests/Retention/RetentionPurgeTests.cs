@@ -160,6 +160,54 @@ public sealed class RetentionPurgeTests : IAsyncLifetime
         Assert.True((await VerifyAsync()).IsValid);
     }
 
+    [Fact]
+    public async Task Entries_a_hold_kept_after_they_were_archived_go_at_the_next_run_once_it_is_released()
+    {
+        await SetPolicyAsync("Tags", 30);
+        bool Tag7(AuditEntry e) => e.TableName == "Tags" && e.RecordKey == "{\"Id\":7}" && e.Operation != AuditOperations.Event;
+
+        // The hold is placed after the run archived and anchored tag 7's entries, before it deleted them: they stay.
+        var first = await PurgeAsync(Purger(async (step, _) =>
+        {
+            if (step == PurgeStep.Anchored)
+            {
+                await using var db = _store.Unaudited();
+                db.LegalHolds.Add(new LegalHold { Query = "table:Tags record:7", Reason = "litigation", Reference = "CASE-1", PlacedBy = "olivia", PlacedAtUtc = Today.UtcDateTime });
+                await db.SaveChangesAsync();
+            }
+        }));
+        Assert.Equal("done", first.Status);
+        Assert.Equal(2, (await _store.AllEntriesAsync()).Count(Tag7));
+
+        // The case closes; nothing else has expired since. The next run deletes what the hold kept (archived and anchored
+        // by the first run), writes no new archive, and says so; the run after it has nothing to do.
+        await using (var db = _store.Unaudited())
+        {
+            await db.LegalHolds.ExecuteUpdateAsync(s => s.SetProperty(h => h.ReleasedAtUtc, Today.UtcDateTime).SetProperty(h => h.ReleasedBy, "olivia").SetProperty(h => h.ReleaseReason, "case closed"));
+        }
+
+        _clock.Now = Today.AddHours(1);
+        var second = await PurgeAsync(Purger());
+        Assert.Equal("done", second.Status);
+        Assert.Equal((0L, 2L, 0L), (second.Archived, second.Deleted, second.Held));
+        Assert.Contains("released", second.Message);
+        Assert.DoesNotContain(await _store.AllEntriesAsync(), Tag7);
+        var archive = Assert.Single(Directory.GetDirectories(Archives)); // the first run's archive holds them
+        var archived = (await File.ReadAllLinesAsync(Path.Combine(archive, Core.Retention.ArchiveManifest.EntriesJson))).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement);
+        Assert.Equal(2, archived.Count(e => e.GetProperty("subject").GetString() == "Tags" && e.GetProperty("record").GetString() == "{\"Id\":7}"));
+        var report = await VerifyAsync();
+        Assert.True(report.IsValid, report.Describe());
+        Assert.Equal("nothing", (await PurgeAsync(Purger())).Status);
+    }
+
+    [Fact]
+    public void The_delete_covers_far_apart_ranges_in_their_own_windows_and_near_ones_in_shared_windows()
+    {
+        Assert.Equal([(1L, 10L), (11L, 12L), (1000L, 1005L)], RetentionPurger.Windows([(1, 5), (8, 12), (1000, 1005)], 10).ToList());
+        Assert.Equal([(5L, 5L)], RetentionPurger.Windows([(5, 5)], 2000).ToList());
+        Assert.Empty(RetentionPurger.Windows([], 2000));
+    }
+
     [Theory]
     [InlineData(PurgeStep.WritingArchive)]
     [InlineData(PurgeStep.Archived)]
