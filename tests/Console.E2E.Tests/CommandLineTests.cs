@@ -275,7 +275,15 @@ public sealed class CommandLineTests : IDisposable
 
         var usage = await RunAsync("install-capture", "--scirpt", "x.sql");
         Assert.Equal(2, usage.ExitCode);
-        Assert.Contains("'install-capture' has no option '--scirpt'. Its options: --script.", usage.Output);
+        Assert.Contains("'install-capture' has no option '--scirpt'. Its options: --script, --partition-monthly.", usage.Output);
+
+        // A script path in a folder that is not there: what to do, no stack trace, nothing written.
+        var nowhere = Path.Combine(Path.GetTempPath(), $"cc-missing-{Guid.NewGuid():N}", "deploy.sql");
+        var refused = await RunAsync("install-capture", "--script", nowhere);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("does not exist. Create it, or give another --script.", refused.Output);
+        Assert.DoesNotContain("   at ", refused.Output);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(nowhere)));
     }
 
     [Fact]

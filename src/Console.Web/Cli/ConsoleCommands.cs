@@ -120,15 +120,24 @@ public static class ConsoleCommands
         "  dotnet run --project src/Console.Web -- --help        this list";
 
     /// <summary>Reads <c>--name value</c> pairs; a flag without a value, or an unknown one, is an error that says what to write.</summary>
-    internal static Dictionary<string, string> Options(string[] args, string verb, params string[] known)
+    internal static Dictionary<string, string> Options(string[] args, string verb, params string[] known) => Options(args, verb, [], known);
+
+    /// <summary>As <see cref="Options(string[], string, string[])"/>, and <paramref name="switches"/> stand alone (present: an empty value).</summary>
+    internal static Dictionary<string, string> Options(string[] args, string verb, IReadOnlyCollection<string> switches, params string[] known)
     {
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
+            if (switches.Contains(name))
+            {
+                options[name] = "";
+                continue;
+            }
+
             if (!known.Contains(name))
             {
-                throw new UsageException($"'{verb}' has no option '{name}'. Its options: {string.Join(", ", known)}.");
+                throw new UsageException($"'{verb}' has no option '{name}'. Its options: {string.Join(", ", known.Concat(switches))}.");
             }
 
             if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))

@@ -86,7 +86,7 @@ public static class ExportCommand
                 var result = await exporter.RunAsync(db, new AuditSearch(parsed.Query, range), new AuditFileOptions(format, ExportRows.Columns, zone, values), output, key, actor.Name, progress,
                     options.GetValueOrDefault("--reason"), cancel.Token);
                 var m = result.Manifest;
-                Console.WriteLine($"\rExported {m.Rows:N0} entries (seq {m.FirstSeq} to {m.LastSeq}) to {result.Path} in {watch.Elapsed.TotalSeconds:N1} s; SHA-256 {m.Sha256}.");
+                Console.WriteLine($"\rExported {m.Rows:N0} entries {(m.Rows == 0 ? "(the search matched none: the file has its header only)" : $"(seq {m.FirstSeq} to {m.LastSeq})")} to {result.Path} in {watch.Elapsed.TotalSeconds:N1} s; SHA-256 {m.Sha256}.");
                 Console.WriteLine($"Signed manifest: {result.ManifestPath} (key {m.KeyId}). Check it with: verify-export {result.Path}");
                 return 0;
             }

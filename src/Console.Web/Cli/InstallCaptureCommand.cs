@@ -16,15 +16,13 @@ public static class InstallCaptureCommand
 {
     public static async Task<int> RunAsync(string[] args, IServiceProvider services)
     {
-        var partition = args.Contains("--partition-monthly");
-        var options = ConsoleCommands.Options(args.Where(a => a != "--partition-monthly").ToArray(), "install-capture", "--script");
+        var options = ConsoleCommands.Options(args, "install-capture", ["--partition-monthly"], "--script");
+        var partition = options.ContainsKey("--partition-monthly");
         var audit = services.GetRequiredService<IOptions<AuditOptions>>().Value;
         if (options.TryGetValue("--script", out var file))
         {
             var (script, refused) = SqlServerDeployScript.Generate(audit, partition);
-            var temp = file + ".tmp";
-            await File.WriteAllTextAsync(temp, script);
-            File.Move(temp, file, overwrite: true); // nothing half-written stays behind
+            await WriteAsync(file, script);
             Console.WriteLine($"Wrote the SQL Server deploy script to {Path.GetFullPath(file)}: run it with sqlcmd -b -i \"{file}\" as the deploy login, then add the console's login to the role {SqlServerAuditSql.WriterRole} (docs/sqlserver.md).");
             return Report(refused);
         }
@@ -56,6 +54,32 @@ public static class InstallCaptureCommand
         }
 
         return Report(changes.Refused);
+    }
+
+    /// <summary>Writes the script whole or not at all: a folder that is missing or cannot be written says so, and leaves nothing behind.</summary>
+    private static async Task WriteAsync(string file, string script)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(file))!;
+        if (!Directory.Exists(folder))
+        {
+            throw new UsageException($"install-capture cannot write {file}: the folder {folder} does not exist. Create it, or give another --script.");
+        }
+
+        var temp = file + ".tmp";
+        try
+        {
+            await File.WriteAllTextAsync(temp, script);
+            File.Move(temp, file, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+
+            throw new UsageException($"install-capture cannot write {file}: {ex.Message} Give a --script path this user may write, or fix the folder's permissions.");
+        }
     }
 
     private static string Names(IReadOnlyList<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
