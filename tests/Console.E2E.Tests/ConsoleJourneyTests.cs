@@ -40,7 +40,7 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     [Fact]
     public async Task Concurrent_circuits_of_different_users_are_each_attributed_to_their_own_user()
     {
-        var users = new[] { ("admin@console.local", 2), ("ines.admin@console.local", 3), ("petra.operator@console.local", 4) };
+        var users = new[] { ("admin@console.local", 2), ("ines.admin@console.local", 3), ("oscar.operator@console.local", 4) };
         var pages = await Task.WhenAll(users.Select(async u =>
         {
             var page = await server.SignInAsync(u.Item1, $"/customers/{u.Item2}");
@@ -187,6 +187,7 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
     [Fact]
     public async Task A_password_change_and_a_role_change_are_recorded_as_events()
     {
+        // Only this test signs in as petra: her password stays changed.
         var petra = await server.SignInAsync("petra.operator@console.local", "/account/password");
         await petra.FillAsync("#current", ConsoleServer.Password);
         await petra.FillAsync("#new", "Another-Passw0rd!long");

@@ -213,6 +213,8 @@ public sealed partial class ConsoleServer : IAsyncLifetime
         start.Environment["Audit__SpoolPath"] = database + ".spool.jsonl";
         start.Environment["Retention__ArchiveFolder"] = database + ".archives";
         start.Environment["Exports__Folder"] = database + ".exports";
+        // No nightly purge: a test that runs at 02:30 UTC would otherwise see the schedule's run besides its own.
+        start.Environment["Retention__Schedule"] = "";
         // A regulatory floor, as an installation would configure one.
         start.Environment["Retention__Floors__0__Scope"] = "Payments";
         start.Environment["Retention__Floors__0__Days"] = "365";

@@ -258,6 +258,13 @@ public sealed class JobsService(ISchedulerFactory schedulers, DatabaseSettings s
         return await runs.OrderByDescending(r => r.StartedAtUtc).ThenByDescending(r => r.Id).Take(take).ToListAsync(cancellationToken);
     }
 
+    /// <summary>The newest run's id (of one job, or of all): a page showing the runs reloads when it moves.</summary>
+    public async Task<long?> NewestRunIdAsync(string? job, CancellationToken cancellationToken = default)
+    {
+        await using var db = ConsoleDbContextFactory.Create(settings);
+        return await db.JobRuns.AsNoTracking().Where(r => job == null || r.Job == job).MaxAsync(r => (long?)r.Id, cancellationToken);
+    }
+
     /// <summary>The purge's trouble, if any (<see cref="JobLog.PurgeProblemAsync"/>).</summary>
     public async Task<string?> PurgeProblemAsync(CancellationToken cancellationToken = default)
     {
