@@ -18,7 +18,8 @@ public static class SqlServerDeployScript
     /// begins (the baseline), and drop triggers of tables the policy no longer captures.
     /// </summary>
     /// <param name="partition">Also partition the store on seq, monthly, with the switch-out procedures (<see cref="Retention.SqlServerPartitions"/>).</param>
-    public static (string Script, IReadOnlyList<string> Refused) Generate(AuditOptions audit, bool partition = false)
+    /// <param name="jobStore">The scheduler's own tables, create-if-missing statements (the console's Quartz schema), each its own batch after the migrations.</param>
+    public static (string Script, IReadOnlyList<string> Refused) Generate(AuditOptions audit, bool partition = false, IReadOnlyList<string>? jobStore = null)
     {
         using var db = new SqlServerDesignTimeFactory().CreateDbContext([]);
         var schema = AuditStoreModel.SqlServerSchemaOf(db.Model);
@@ -29,6 +30,14 @@ public static class SqlServerDeployScript
               .AppendLine($"-- Then: ALTER ROLE [{SqlServerAuditSql.WriterRole}] ADD MEMBER [the console's user];  (docs/sqlserver.md)")
               .AppendLine()
               .AppendLine(db.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent));
+        if (jobStore is { Count: > 0 })
+        {
+            script.AppendLine("-- The scheduler's job store (Quartz, QRTZ_*): creates only what is missing, in the login's default schema.");
+            foreach (var statement in jobStore)
+            {
+                script.AppendLine(statement).AppendLine("GO");
+            }
+        }
 
         // Memory-optimized tables cannot be seen from here: a script run on one stops at its CREATE TRIGGER (sqlcmd -b).
         var (triggers, refused) = AuditTriggerInstaller.Plan(policy, schema, new HashSet<string>(),

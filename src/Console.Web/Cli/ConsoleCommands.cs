@@ -18,7 +18,7 @@ public static class ConsoleCommands
         ("seed", "seed", "delete the SQLite database and recreate it with fresh demo data"),
         ("rebuild-rollups", "rebuild-rollups", "empty the rollups (the counts of the histogram, the dashboard and its findings) and count the whole trail again"),
         ("install-capture", "install-capture [--script FILE] [--partition-monthly]",
-            "the deploy step: migrate, make the roles, install the guards and capture triggers (recorded in the chain), as Database:DeployConnectionString; --script writes it as idempotent T-SQL for sqlcmd instead; --partition-monthly (SQL Server) partitions the store so retention switches out whole months; exit 1 names tables that cannot be captured"),
+            "the deploy step: migrate, make the roles, install the guards and capture triggers (recorded in the chain) and, on SQL Server, the scheduler's tables, as Database:DeployConnectionString; --script writes it as idempotent T-SQL for sqlcmd instead; --partition-monthly (SQL Server) partitions the store so retention switches out whole months; exit 1 names tables that cannot be captured"),
         ("remove-capture", "remove-capture --table TABLE --reason TEXT", "stop capturing a table on purpose; recorded as audit.capture_removed"),
         ("export", "export --format csv|xlsx --query \"QUERY\" [--from TIME] [--to TIME | --range 30d] --out FILE [--zone ZONE] [--values full|changed] [--as EMAIL --reason TEXT]",
             "a search of the trail as a file, with a signed manifest beside it; recorded as audit.exported"),

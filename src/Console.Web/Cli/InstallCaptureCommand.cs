@@ -8,7 +8,7 @@ namespace ComplianceConsole.Web.Cli;
 
 /// <summary>
 /// <c>install-capture</c>: the deploy step. Runs the DDL the runtime login may not (migrations, the roles, the guards and
-/// the capture triggers) with Database:DeployConnectionString (else Database:ConnectionString), and records the install
+/// the capture triggers, and the scheduler's QRTZ_* tables on SQL Server) with Database:DeployConnectionString (else Database:ConnectionString), and records the install
 /// in the chain. <c>--script FILE</c> writes the same for SQL Server as one idempotent T-SQL script for a DBA's sqlcmd.
 /// Exit 1 when a table the policy names cannot be captured (the rest is installed; the message says what to do).
 /// </summary>
@@ -21,7 +21,7 @@ public static class InstallCaptureCommand
         var audit = services.GetRequiredService<IOptions<AuditOptions>>().Value;
         if (options.TryGetValue("--script", out var file))
         {
-            var (script, refused) = SqlServerDeployScript.Generate(audit, partition);
+            var (script, refused) = SqlServerDeployScript.Generate(audit, partition, Jobs.QuartzSchema.SqlServerStatements());
             await WriteAsync(file, script);
             Console.WriteLine($"Wrote the SQL Server deploy script to {Path.GetFullPath(file)}: run it with sqlcmd -b -i \"{file}\" as the deploy login, then add the console's login to the role {SqlServerAuditSql.WriterRole} (docs/sqlserver.md).");
             return Report(refused);
@@ -34,9 +34,18 @@ public static class InstallCaptureCommand
         }
 
         var changes = await DatabaseInitializer.InitializeAsync(settings, audit);
+        await using var db = ConsoleDbContextFactory.Create(settings.Deploy);
+        if (settings.Provider == DatabaseProvider.SqlServer)
+        {
+            // The runtime login may not create tables: the scheduler's are made here, so its start-up only finds them.
+            await db.Database.OpenConnectionAsync();
+            await Jobs.QuartzSchema.InstallAsync(db.Database.GetDbConnection());
+            await db.Database.CloseConnectionAsync();
+            Console.WriteLine($"The scheduler's tables ({Jobs.QuartzSchema.TablePrefix}*) are in place.");
+        }
+
         if (partition)
         {
-            await using var db = ConsoleDbContextFactory.Create(settings.Deploy);
             foreach (var statement in Data.Retention.SqlServerPartitions.Install(db.Model, AuditStoreModel.SqlServerSchemaOf(db.Model)))
             {
                 await db.Database.ExecuteSqlRawAsync(statement);

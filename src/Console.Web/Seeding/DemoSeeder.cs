@@ -70,6 +70,12 @@ public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions>
         {
             // SQL Server under least privilege: no DDL here; the deploy step did it. Say what differs, write nothing.
             var check = await DatabaseInitializer.RequireDeployedAsync(settings, audit.Value, cancellationToken);
+            await using (var deployed = ConsoleDbContextFactory.Create(settings))
+            {
+                await deployed.Database.OpenConnectionAsync(cancellationToken);
+                await Jobs.QuartzSchema.RequireAsync(deployed.Database.GetDbConnection(), cancellationToken);
+            }
+
             foreach (var problem in check.Problems)
             {
                 log.LogError("Capture is not as deployed: {Problem}", problem);
