@@ -38,7 +38,7 @@ public static class DatabaseInitializer
     /// whose migrations are behind this build (the message says to run install-capture), and returns what the capture
     /// check finds, for the log and /health. Writes nothing.
     /// </summary>
-    public static async Task<AuditCaptureCheck> RequireDeployedAsync(DatabaseSettings settings, AuditOptions audit, CancellationToken cancellationToken = default)
+    public static async Task<AuditCaptureCheck> RequireDeployedAsync(DatabaseSettings settings, AuditOptions audit, bool purgesHere, CancellationToken cancellationToken = default)
     {
         await using var db = ConsoleDbContextFactory.Create(settings);
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
@@ -49,6 +49,6 @@ public static class DatabaseInitializer
                 $"The console's login runs DML only (Database:InstallAtStartup is false): {AuditCaptureChecker.Fix}, then start the console again.");
         }
 
-        return await AuditCaptureChecker.CheckAsync(db.Database, audit, Owner, cancellationToken);
+        return await AuditCaptureChecker.CheckAsync(db.Database, audit, Owner, cancellationToken, purgesHere);
     }
 }

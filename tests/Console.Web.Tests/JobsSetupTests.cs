@@ -9,12 +9,17 @@ namespace ComplianceConsole.Web.Tests;
 /// <summary>How Quartz is wired: its store in the console's own database, clustered on SQL Server, one node on SQLite; the purge's schedule.</summary>
 public sealed class JobsSetupTests
 {
-    private static ServiceProvider Build(string provider, string connection, string? schedule = null)
+    private static ServiceProvider Build(string provider, string connection, string? schedule = null, string? runsHere = null)
     {
         var settings = new Dictionary<string, string?> { ["Database:Provider"] = provider, ["Database:ConnectionString"] = connection };
         if (schedule is not null)
         {
             settings["Retention:Schedule"] = schedule;
+        }
+
+        if (runsHere is not null)
+        {
+            settings["Retention:RunsHere"] = runsHere;
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
@@ -37,6 +42,23 @@ public sealed class JobsSetupTests
         var source = sources.Get(store.DataSource);
         Assert.StartsWith(connection, source.ConnectionString); // the console's own connection string, as the data layer completes it
         Assert.Contains(provider == "SqlServer" ? "SqlServer" : "SQLite", source.Provider, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void A_sql_server_node_may_leave_the_purge_to_the_others_and_a_lone_sqlite_console_may_not()
+    {
+        using (var runs = Build("SqlServer", "Server=db.example.test;Database=ComplianceConsole;Integrated Security=True"))
+        {
+            Assert.True(runs.GetRequiredService<IOptions<QuartzHostedServiceOptions>>().Value.AutoStart);
+        }
+
+        using (var standby = Build("SqlServer", "Server=db.example.test;Database=ComplianceConsole;Integrated Security=True", runsHere: "false"))
+        {
+            Assert.False(standby.GetRequiredService<IOptions<QuartzHostedServiceOptions>>().Value.AutoStart); // fires nothing; Run now still asks the cluster
+        }
+
+        var error = Assert.Throws<InvalidOperationException>(() => Build("Sqlite", "Data Source=/tmp/console.db", runsHere: "false"));
+        Assert.Contains("nothing would ever run the purge", error.Message);
     }
 
     [Fact]

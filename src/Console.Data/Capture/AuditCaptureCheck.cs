@@ -23,7 +23,8 @@ public static class AuditCaptureChecker
 {
     public const string Fix = "run 'dotnet run --project src/Console.Web -- install-capture' with the deploy login (docs/sqlserver.md)";
 
-    public static async Task<AuditCaptureCheck> CheckAsync(DatabaseFacade database, AuditOptions options, string owner, CancellationToken cancellationToken = default)
+    /// <param name="purgesHere">This node runs the retention purge (Retention:RunsHere): its login must be able to delete purged entries.</param>
+    public static async Task<AuditCaptureCheck> CheckAsync(DatabaseFacade database, AuditOptions options, string owner, CancellationToken cancellationToken = default, bool purgesHere = false)
     {
         var sqlServer = database.IsSqlServer();
         var context = database.GetService<ICurrentDbContext>().Context;
@@ -75,7 +76,7 @@ public static class AuditCaptureChecker
                 .Where(p => p.Kind is "unrecorded").Select(p => p.Message + ": investigate it, then drop it"));
             if (sqlServer)
             {
-                await CheckPermissionsAsync(connection, storeSchema, policy, problems, notes, cancellationToken);
+                await CheckPermissionsAsync(connection, storeSchema, policy, purgesHere, problems, notes, cancellationToken);
             }
         }
         finally
@@ -112,11 +113,12 @@ public static class AuditCaptureChecker
         return $"""
             SELECT v.[o], v.[p], ISNULL(HAS_PERMS_BY_NAME(v.[o], N'OBJECT', v.[p]), 0) FROM (VALUES {string.Join(", ", rows)}) AS v([o], [p]);
             SELECT CASE WHEN IS_ROLEMEMBER(N'{SqlServerAuditSql.ChainLockRole}') = 1 OR IS_ROLEMEMBER(N'db_owner') = 1 THEN 1 ELSE 0 END,
-                   ISNULL(HAS_PERMS_BY_NAME({Object(storeSchema, AuditStoreModel.EntriesTable)}, N'OBJECT', N'ALTER'), 0);
+                   ISNULL(HAS_PERMS_BY_NAME({Object(storeSchema, AuditStoreModel.EntriesTable)}, N'OBJECT', N'ALTER'), 0),
+                   ISNULL(HAS_PERMS_BY_NAME({Object(storeSchema, AuditStoreModel.EntriesTable)}, N'OBJECT', N'DELETE'), 0);
             """;
     }
 
-    private static async Task CheckPermissionsAsync(DbConnection connection, string storeSchema, AuditPolicySnapshot policy, List<string> problems, List<string> notes, CancellationToken cancellationToken)
+    private static async Task CheckPermissionsAsync(DbConnection connection, string storeSchema, AuditPolicySnapshot policy, bool purgesHere, List<string> problems, List<string> notes, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = PermissionsSql(storeSchema, policy.Tables);
@@ -146,6 +148,11 @@ public static class AuditCaptureChecker
             if (Convert.ToInt32(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture) == 1)
             {
                 notes.Add("the console's login holds ALTER on the audit store, so it could disable a trigger or truncate a table: least privilege is not in force. Checkpoints and reconciliation would detect such tampering but cannot prevent it; run the console as a member of " + SqlServerAuditSql.WriterRole + " only (docs/sqlserver.md)");
+            }
+
+            if (purgesHere && Convert.ToInt32(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture) != 1)
+            {
+                notes.Add($"this node runs the retention purge (Retention:RunsHere), but its login may not delete purged audit entries, so a purge it runs fails after archiving (the next one on a node that may finishes it): add its user to the role {SqlServerAuditSql.PurgerRole}, or set Retention:RunsHere to false on this node");
             }
         }
     }

@@ -22,6 +22,12 @@ public sealed class RetentionOptions
     /// <summary>Entries deleted per transaction: what a concurrent writer may wait for at most.</summary>
     public int DeleteBatch { get; set; } = 2000;
 
+    /// <summary>
+    /// This node runs the purge when Quartz fires it (default). SQL Server with several nodes: false on a node whose login
+    /// is not in cc_audit_purger; its scheduler then only asks (Run now), and a node that runs it does the work.
+    /// </summary>
+    public bool RunsHere { get; set; } = true;
+
     /// <summary>How long a purge's lease lasts without renewal: another node takes over after it.</summary>
     public int LeaseMinutes { get; set; } = 10;
 

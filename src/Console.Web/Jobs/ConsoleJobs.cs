@@ -33,7 +33,7 @@ public static class ConsoleJobs
         services.AddScoped<RetentionActions>();
 
         var retention = configuration.GetSection("Retention").Get<RetentionOptions>() ?? new RetentionOptions();
-        Validate(retention);
+        Validate(retention, database.Provider);
         services.AddQuartz(q =>
         {
             q.ConfigureScheduler(o =>
@@ -63,13 +63,25 @@ public static class ConsoleJobs
                     .InTimeZone(TimeZoneInfo.Utc).WithMisfireInstruction(CronTriggerMisfireInstruction.FireAndProceed)));
             }
         });
-        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddQuartzHostedService(o =>
+        {
+            o.WaitForJobsToComplete = true;
+            // Retention:RunsHere false: the scheduler stays in standby, so it fires nothing; Run now on this node still
+            // asks the clustered store, and a node that runs the purge picks it up.
+            o.AutoStart = retention.RunsHere;
+        });
         return services;
     }
 
     /// <summary>A bad Retention setting stops start-up with what to write instead: never a purge on a surprising schedule or below a floor.</summary>
-    internal static void Validate(RetentionOptions options)
+    internal static void Validate(RetentionOptions options, DatabaseProvider provider = DatabaseProvider.Sqlite)
     {
+        if (!options.RunsHere && provider != DatabaseProvider.SqlServer)
+        {
+            throw new InvalidOperationException("Retention:RunsHere is false, but on SQLite this console is the only node: nothing would ever run the purge. "
+                + "Remove the setting (or set it to true); it is for SQL Server nodes whose login is not in cc_audit_purger.");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.Schedule))
         {
             try

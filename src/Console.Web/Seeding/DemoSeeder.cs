@@ -27,7 +27,7 @@ public sealed class SeedOptions
 /// 90 days of history from many actors. Every change goes through the real capture path (a simulated clock
 /// gives it its time), so the demo chain verifies like a real one.
 /// </summary>
-public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions> audit, IOptions<SeedOptions> options, ILogger<DemoSeeder> log)
+public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions> audit, IOptions<SeedOptions> options, IOptions<Data.Retention.RetentionOptions> retention, ILogger<DemoSeeder> log)
 {
     private static readonly string[] FirstNames = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Niklaus", "Radia", "Tim", "Sophie", "Linus", "Hedy", "Dennis", "Katherine", "John", "Annie", "Claude"];
     private static readonly string[] LastNames = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Wirth", "Perlman", "Lee", "Wilson", "Torvalds", "Lamarr", "Ritchie", "Johnson", "Backus", "Easley", "Shannon"];
@@ -69,7 +69,7 @@ public sealed class DemoSeeder(DatabaseSettings settings, IOptions<AuditOptions>
         else
         {
             // SQL Server under least privilege: no DDL here; the deploy step did it. Say what differs, write nothing.
-            var check = await DatabaseInitializer.RequireDeployedAsync(settings, audit.Value, cancellationToken);
+            var check = await DatabaseInitializer.RequireDeployedAsync(settings, audit.Value, retention.Value.RunsHere, cancellationToken);
             await using (var deployed = ConsoleDbContextFactory.Create(settings))
             {
                 await deployed.Database.OpenConnectionAsync(cancellationToken);

@@ -32,7 +32,7 @@ public static class HealthEndpoint
             .Build();
         app.MapGet("/health", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, ILoggerFactory loggers, Jobs.JobsService jobs, CancellationToken ct) =>
             {
-                var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct, await PurgeProblemAsync(jobs, ct), audit.Value);
+                var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct, await PurgeProblemAsync(jobs, ct), audit.Value, jobs.Options.RunsHere);
                 if (health.Status != "Healthy")
                 {
                     loggers.CreateLogger(typeof(HealthEndpoint)).LogError("Audit health {Status}: {Message}", health.Status, health.Message);
@@ -47,7 +47,7 @@ public static class HealthEndpoint
             // The status word only: no counts, no trail size, nothing about the data.
             app.MapGet("/health/live", async (IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, IOptions<AuditOptions> audit, Jobs.JobsService jobs, CancellationToken ct) =>
                 {
-                    var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct, await PurgeProblemAsync(jobs, ct), audit.Value);
+                    var health = await CheckAsync(contexts, spool, audit.Value.NeverBlock, ct, await PurgeProblemAsync(jobs, ct), audit.Value, jobs.Options.RunsHere);
                     return Results.Json(new { status = health.Status }, statusCode: health.Status == "Healthy" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
                 })
                 .AllowAnonymous();
@@ -68,7 +68,8 @@ public static class HealthEndpoint
     }
 
     /// <param name="audit">The policy in configuration: when given, the database's capture is checked against it, read-only.</param>
-    internal static async Task<AuditHealth> CheckAsync(IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, bool neverBlock, CancellationToken ct, string? purgeProblem = null, AuditOptions? audit = null)
+    /// <param name="purgesHere">This node runs the retention purge (Retention:RunsHere).</param>
+    internal static async Task<AuditHealth> CheckAsync(IDbContextFactory<ConsoleDbContext> contexts, AuditSpool spool, bool neverBlock, CancellationToken ct, string? purgeProblem = null, AuditOptions? audit = null, bool purgesHere = false)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         long head = 0;
@@ -85,7 +86,7 @@ public static class HealthEndpoint
             reconciliation = await AuditIntegrity.LastReconciliationAsync(db, ct);
             if (audit is not null)
             {
-                capture = await AuditCaptureChecker.CheckAsync(db.Database, audit, DatabaseInitializer.Owner, ct);
+                capture = await AuditCaptureChecker.CheckAsync(db.Database, audit, DatabaseInitializer.Owner, ct, purgesHere);
             }
         }
         catch (DbException ex)

@@ -185,7 +185,8 @@ public sealed class SqlServerInstallTests
                 var role = new DataTable();
                 role.Columns.Add("member", typeof(int));
                 role.Columns.Add("alter", typeof(int));
-                role.Rows.Add(0, 1);
+                role.Columns.Add("delete", typeof(int));
+                role.Rows.Add(0, 1, 0); // a writer: it may not delete entries
                 return Answer.Rows(perms, role);
             }
 
@@ -195,7 +196,7 @@ public sealed class SqlServerInstallTests
         AuditCaptureCheck check;
         await using (var db = proof.OddShapes())
         {
-            check = await AuditCaptureChecker.CheckAsync(db.Database, new AuditOptions(), "Odd");
+            check = await AuditCaptureChecker.CheckAsync(db.Database, new AuditOptions(), "Odd", purgesHere: true);
         }
 
         Assert.DoesNotContain(proof.Connection.Log, r => r.Text.StartsWith('#')); // no transaction: nothing written
@@ -207,12 +208,14 @@ public sealed class SqlServerInstallTests
         Assert.Contains(check.Problems, p => p.Contains("cannot take the audit chain lock"));
         Assert.DoesNotContain(check.Problems, p => p.Contains("not the one the chain recorded")); // the policy is the recorded one
         Assert.Contains(check.Notes, n => n.Contains("holds ALTER on the audit store"));
+        Assert.Contains(check.Notes, n => n.Contains("runs the retention purge") && n.Contains(SqlServerAuditSql.PurgerRole) && n.Contains("Retention:RunsHere to false"));
 
         // A policy changed in configuration since the deploy is seen without reading any trigger text.
         await using (var db = proof.OddShapes())
         {
             var changed = await AuditCaptureChecker.CheckAsync(db.Database, new AuditOptions { Mode = AuditValueMode.FullRecord }, "Odd");
             Assert.Contains(changed.Problems, p => p.Contains("not the one the chain recorded as installed for Odd"));
+            Assert.DoesNotContain(changed.Notes, n => n.Contains("runs the retention purge")); // a node that does not purge needs no delete
         }
     }
 
