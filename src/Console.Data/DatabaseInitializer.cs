@@ -49,6 +49,6 @@ public static class DatabaseInitializer
                 $"The console's login runs DML only (Database:InstallAtStartup is false): {AuditCaptureChecker.Fix}, then start the console again.");
         }
 
-        return await AuditCaptureChecker.CheckAsync(db.Database, audit, Owner, cancellationToken, purgesHere);
+        return await AuditCaptureChecker.CheckAsync(db.Database, audit, Owner, purgesHere, cancellationToken);
     }
 }

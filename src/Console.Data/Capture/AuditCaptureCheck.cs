@@ -24,7 +24,7 @@ public static class AuditCaptureChecker
     public const string Fix = "run 'dotnet run --project src/Console.Web -- install-capture' with the deploy login (docs/sqlserver.md)";
 
     /// <param name="purgesHere">This node runs the retention purge (Retention:RunsHere): its login must be able to delete purged entries.</param>
-    public static async Task<AuditCaptureCheck> CheckAsync(DatabaseFacade database, AuditOptions options, string owner, CancellationToken cancellationToken = default, bool purgesHere = false)
+    public static async Task<AuditCaptureCheck> CheckAsync(DatabaseFacade database, AuditOptions options, string owner, bool purgesHere = false, CancellationToken cancellationToken = default)
     {
         var sqlServer = database.IsSqlServer();
         var context = database.GetService<ICurrentDbContext>().Context;

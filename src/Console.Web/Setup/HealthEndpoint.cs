@@ -86,7 +86,7 @@ public static class HealthEndpoint
             reconciliation = await AuditIntegrity.LastReconciliationAsync(db, ct);
             if (audit is not null)
             {
-                capture = await AuditCaptureChecker.CheckAsync(db.Database, audit, DatabaseInitializer.Owner, ct, purgesHere);
+                capture = await AuditCaptureChecker.CheckAsync(db.Database, audit, DatabaseInitializer.Owner, purgesHere, ct);
             }
         }
         catch (DbException ex)
