@@ -38,6 +38,12 @@ public sealed class RetentionTests
         // Olivia asks to keep Customers for one day: a shortening, so it waits for a second officer.
         await table.Locator("[data-scope=Customers] [data-testid=change-policy]").ClickAsync();
         await dialog.Locator("[data-testid=preset-custom]").ClickAsync();
+        // A typo is refused with words, never quietly turned into the shortest period.
+        await dialog.Locator("[data-testid=policy-days]").FillAsync("-5");
+        await dialog.Locator("[data-testid=policy-days]").PressAsync("Tab");
+        await Assertions.Expect(dialog.Locator("[data-testid=policy-refusal]")).ToContainTextAsync("at least 1 day");
+        await Assertions.Expect(dialog.Locator("[data-testid=policy-days]")).ToHaveValueAsync("-5");
+        await Assertions.Expect(dialog.Locator("[data-testid=policy-save]")).ToBeDisabledAsync();
         await dialog.Locator("[data-testid=policy-days]").FillAsync("1");
         await dialog.Locator("[data-testid=policy-reason]").FillAsync("Prospects older than a day are not records");
         await Assertions.Expect(dialog.Locator("[data-testid=policy-four-eyes]")).ToBeVisibleAsync();
@@ -53,6 +59,15 @@ public sealed class RetentionTests
         await olivia.ClickAsync("[data-testid=place-hold]");
         var holdDialog = olivia.Locator(".mud-dialog");
         await holdDialog.Locator("[data-testid=hold-query]").FillAsync("table:Customers op:update");
+        // The button says why it waits; a date that is not one is said as it is typed.
+        await Assertions.Expect(holdDialog.Locator("[data-testid=hold-missing]")).ToHaveTextAsync("Give a reference and a reason.");
+        await Assertions.Expect(holdDialog.Locator("[data-testid=hold-place]")).ToBeDisabledAsync();
+        await holdDialog.Locator("[data-testid=hold-from] input, input[data-testid=hold-from]").First.FillAsync("yesterdayish");
+        await holdDialog.Locator("[data-testid=hold-from] input, input[data-testid=hold-from]").First.PressAsync("Tab");
+        await Assertions.Expect(holdDialog.Locator("[data-testid=hold-range-problem]")).ToContainTextAsync("is not a time");
+        await holdDialog.Locator("[data-testid=hold-from] input, input[data-testid=hold-from]").First.FillAsync("");
+        await holdDialog.Locator("[data-testid=hold-from] input, input[data-testid=hold-from]").First.PressAsync("Tab");
+        await Assertions.Expect(holdDialog.Locator("[data-testid=hold-range-problem]")).ToHaveCountAsync(0);
         await holdDialog.Locator("[data-testid=hold-reference]").FillAsync("CASE-7");
         await holdDialog.Locator("[data-testid=hold-reason]").FillAsync("Inquiry into customer edits");
         await olivia.ScreenshotAsync(new() { Path = Shot("holds-place.png") });

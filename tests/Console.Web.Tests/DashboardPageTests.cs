@@ -125,6 +125,14 @@ public sealed class DashboardPageTests() : DashboardTest("aurora@example.test", 
     {
         var page = RenderPage<Home>();
         page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[data-testid=finding]")), TimeSpan.FromSeconds(10));
+        // The first few show; the rest are a click away, never cut off.
+        Assert.True(page.FindAll("[data-testid=finding]").Count <= 3);
+        while (page.FindAll("[data-testid=findings-more]") is [var more])
+        {
+            Assert.Contains("more of", more.TextContent);
+            more.Click();
+        }
+
         var findings = page.FindAll("[data-testid=finding]");
         var bulk = Assert.Single(findings, f => f.GetAttribute("data-kind") == nameof(FindingKind.BulkDelete));
         Assert.Contains("bob@example.test deleted 2 rows in the hour from", bulk.TextContent);

@@ -74,15 +74,16 @@ public sealed class RetentionActions(DatabaseSettings settings, RetentionAdmin a
         }
 
         var who = accessor.Current with { Origin = "page:" + route };
+        var where = route == "/jobs" ? "below" : "on the Jobs page"; // where the run is listed, from the page that asked
         switch (job)
         {
             case JobNames.Purge:
                 return await jobs.RunPurgeNowAsync(who, cancellationToken)
-                    ? new RetentionResult(true, "The purge started: it archives, verifies and anchors before it deletes. Its run appears below.")
-                    : new RetentionResult(false, "A purge is running already: wait for it to finish (its run is listed below).");
+                    ? new RetentionResult(true, $"The purge started: it archives, verifies and anchors before it deletes. Its run is listed {where}.")
+                    : new RetentionResult(false, $"A purge is running already: wait for it to finish (its run is listed {where}).");
             case JobNames.Verification or JobNames.Reconciliation:
                 return checks.Start(job == JobNames.Verification ? BackgroundChecks.Verify : BackgroundChecks.Reconcile, who)
-                    ? new RetentionResult(true, "Started: its progress shows on the integrity page, and its run below when it ends.")
+                    ? new RetentionResult(true, $"Started: its progress shows on the integrity page, and its run {where} when it ends.")
                     : new RetentionResult(false, "It is running already: see the integrity page.");
             case JobNames.Checkpoint or JobNames.Rollups:
                 return await jobs.RunNowAsync(job, who, cancellationToken);

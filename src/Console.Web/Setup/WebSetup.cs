@@ -27,7 +27,8 @@ public static class WebSetup
                 .PersistKeysToFileSystem(new DirectoryInfo(ComplianceConsole.Data.ContentPath.Resolve(keys, contentRoot ?? Directory.GetCurrentDirectory())));
         }
 
-        services.AddMudServices();
+        // Messages rise at the bottom right: at the top they covered each page's own header buttons (Run now, Refresh).
+        services.AddMudServices(mud => mud.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
         services.AddHttpContextAccessor();
 
         // One audit context per scope: per request, and per circuit in Blazor Server.
