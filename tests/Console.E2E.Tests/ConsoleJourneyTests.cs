@@ -197,6 +197,7 @@ public sealed class ConsoleJourneyTests(ConsoleServer server)
         var admin = await server.SignInAsync("admin@console.local", "/admin/users");
         await ConsoleServer.WaitForCircuitAsync(admin);
         var row = admin.Locator("[data-testid=users-table] tbody tr", new PageLocatorOptions { HasText = "abel.auditor@console.local" });
+        await Assertions.Expect(row.GetByRole(AriaRole.Button, new LocatorGetByRoleOptions { Name = "Save roles" })).ToBeDisabledAsync(); // nothing to save yet
         await row.Locator(".mud-select").First.ClickAsync();
         await admin.Locator(".mud-popover-open .mud-list-item", new PageLocatorOptions { HasText = "ComplianceOfficer" }).ClickAsync();
         await admin.Keyboard.PressAsync("Escape");

@@ -93,6 +93,9 @@ public static class WebSetup
         // Refusals are recorded, pages get the access-denied page, endpoints get 401/403 (never a redirect to HTML).
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessDeniedHandler>();
         services.AddCascadingAuthenticationState();
+        // A change of roles (or password) reaches open pages and page loads within a minute (RolesRevalidation).
+        services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, RolesRevalidation>();
+        services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = RolesRevalidation.Interval);
     }
 
     /// <summary>The "Analytics" section, checked: a bad threshold stops the start with a message that says what to write.</summary>
